@@ -1,0 +1,58 @@
+"""Curation stages: one small datatrove step per concern, built from the config's `stages` list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.stages.base import CurationStage
+from schemas.config import PipelineConfig
+
+
+def build_stage(stage: Any) -> CurationStage:
+    """The per-document stage for one (non-dedup) stage config."""
+    if stage.kind == "extract":
+        from pipelines.stages.extract import HtmlExtractor
+
+        return HtmlExtractor(timeout_s=stage.timeout_s)
+    if stage.kind == "normalize":
+        from pipelines.stages.normalize import TextNormalizer
+
+        return TextNormalizer()
+    if stage.kind == "language":
+        from pipelines.stages.language import LanguageTagger
+
+        return LanguageTagger(languages=list(stage.languages), thresholds=dict(stage.thresholds) if stage.thresholds else None)
+    if stage.kind == "quality":
+        from pipelines.stages.quality import QualityFilter
+
+        return QualityFilter()
+    if stage.kind == "pii":
+        from pipelines.stages.pii import PiiRedactor
+
+        return PiiRedactor(types=list(stage.types))
+    raise ValueError(f"no per-document stage for kind {stage.kind!r}")
+
+
+def near_dedup_params(config: PipelineConfig) -> Any | None:
+    """``NearDedupParams`` from the `near_dedup` stage config, or None when near dedup is off."""
+    near = config.stage("near_dedup")
+    if near is None:
+        return None
+    from pipelines.stages.dedup import NearDedupParams
+
+    return NearDedupParams(ngram=near.ngram, bands=near.bands, rows=near.rows, threshold=near.threshold)
+
+
+def build_dedup_signatures(config: PipelineConfig) -> CurationStage | None:
+    """The step that computes dedup keys at the end of the curation phase, if any dedup is configured."""
+    exact = config.stage("exact_dedup") is not None
+    near = near_dedup_params(config)
+    if not (exact or near):
+        return None
+    from pipelines.stages.dedup import DedupSignatures
+
+    return DedupSignatures(exact=exact, near=near)
+
+
+def curation_stages(config: PipelineConfig) -> list[CurationStage]:
+    return [build_stage(s) for s in config.active_stages() if s.kind not in ("exact_dedup", "near_dedup")]

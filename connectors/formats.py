@@ -1,0 +1,293 @@
+"""Record readers, one per file format: bytes in, :class:`RawRecord` out.
+
+A reader never raises on bad content: a record it cannot use comes out with a
+``fate`` (status and ``input:*`` reason) so the ledger still accounts for it. When a
+file breaks in the middle (truncated gzip, malformed WARC), the unread rest of the
+file becomes one quarantined record at the offset where reading stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import fsspec
+import pyarrow.parquet as pq
+
+from schemas.document import Status
+
+# HTTP headers kept with a web record: what opt-out checks and auditors need.
+KEPT_HTTP_HEADERS = ("content-type", "content-language", "x-robots-tag", "tdm-reservation", "tdm-policy", "link")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<!--)", re.I)
+
+
+@dataclass
+class RawRecord:
+    locator: str  # position inside the file (byte offset, row); with the file URI it makes the id
+    text: str = ""
+    content_type: str = "text"  # "html" needs the extract stage; "text" is used as it is
+    url: str | None = None
+    license: str | None = None
+    retrieved_at: str | None = None
+    content_sha256: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    fate: tuple[Status, str] | None = None  # set when the record cannot be curated
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _quarantine(locator: str, reason: str, **extra: Any) -> RawRecord:
+    return RawRecord(locator=locator, fate=(Status.QUARANTINED, reason), extra=extra)
+
+
+def _text_record(locator: str, text: Any, fields: dict[str, Any], payload: bytes | None = None) -> RawRecord:
+    if text is None:
+        return _quarantine(locator, "input:missing_text")
+    if not isinstance(text, str):
+        return _quarantine(locator, "input:text_not_a_string")
+    if not _encodable(text):
+        return _quarantine(locator, "input:invalid_unicode")  # lone surrogates from JSON escapes
+    record = RawRecord(
+        locator=locator,
+        text=text,
+        url=_str_or_none(fields.get("url")),
+        license=_str_or_none(fields.get("license")),
+        content_sha256=sha256_hex(payload if payload is not None else text.encode("utf-8")),
+    )
+    if not text.strip():
+        record.fate = (Status.QUARANTINED, "input:empty_text")
+    return record
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value and _encodable(value) else None
+
+
+def _read_failure(exc: BaseException) -> str:
+    if isinstance(exc, EOFError | zlib.error) or "compressed" in str(exc).lower():
+        return "input:truncated_file"
+    if isinstance(exc, UnicodeDecodeError):
+        return "input:invalid_utf8"
+    return "input:unreadable_file"
+
+
+# ---------------------------------------------------------------- line- and table-shaped formats
+
+
+def read_jsonl(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+    offset = 0
+    try:
+        for line in stream:
+            locator, offset = str(offset), offset + len(line)
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                yield _quarantine(locator, "input:invalid_utf8")
+                continue
+            except json.JSONDecodeError:
+                yield _quarantine(locator, "input:invalid_json")
+                continue
+            if not isinstance(obj, dict):
+                yield _quarantine(locator, "input:not_an_object")
+                continue
+            yield _text_record(locator, obj.get(text_field), obj)
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        yield _quarantine(str(offset), _read_failure(exc), error=str(exc)[:200])
+
+
+def read_parquet(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+    try:
+        table_file = pq.ParquetFile(stream)
+    except Exception as exc:  # pyarrow raises several types for a broken footer
+        yield _quarantine("0", "input:unreadable_file", error=str(exc)[:200])
+        return
+    names = set(table_file.schema_arrow.names)
+    columns = [c for c in (text_field, "url", "license") if c in names]
+    if text_field not in names:
+        for row in range(table_file.metadata.num_rows):
+            yield _quarantine(f"row:{row}", "input:missing_text")
+        return
+    row = 0
+    for batch in table_file.iter_batches(columns=columns, batch_size=4096):
+        for fields in batch.to_pylist():
+            yield _text_record(f"row:{row}", fields.get(text_field), fields)
+            row += 1
+
+
+def read_csv(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+    text_stream = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    row = 0
+    try:
+        for fields in csv.DictReader(text_stream):
+            yield _text_record(f"row:{row}", fields.get(text_field), fields)
+            row += 1
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error) as exc:
+        yield _quarantine(f"row:{row}", _read_failure(exc), error=str(exc)[:200])
+
+
+def read_text(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+    payload = stream.read()
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        yield _quarantine("0", "input:invalid_utf8")
+        return
+    yield _text_record("0", text, {}, payload)
+
+
+def read_html(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+    payload = stream.read()
+    yield _web_record("0", payload, "text/html", url=None)
+
+
+# ---------------------------------------------------------------- web archives
+
+
+def decode_html(payload: bytes, declared: str | None) -> str:
+    """Decode a page: declared charset, then ``<meta charset>``, then UTF-8, then Windows-1252."""
+    candidates = [declared]
+    if match := _META_CHARSET.search(payload[:4096]):
+        candidates.append(match.group(1).decode("ascii", "ignore"))
+    for charset in [*candidates, "utf-8"]:
+        if not charset:
+            continue
+        try:
+            return payload.decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return payload.decode("cp1252", errors="replace")
+
+
+def _web_record(
+    locator: str, payload: bytes, content_type: str | None, url: str | None, **fields: Any
+) -> RawRecord:
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if not mime and _HTML_START.match(payload[:512]):
+        mime = "text/html"
+    charset_match = _CHARSET.search(content_type or "")
+    charset = charset_match.group(1) if charset_match else None
+    if not payload.strip():
+        return _quarantine(locator, "input:empty_payload", url=url)
+    if "html" in mime:
+        kind = "html"
+    elif mime == "text/plain":
+        kind = "text"
+    else:
+        record = _quarantine(locator, "input:unsupported_content_type", content_type=mime or "unknown")
+        record.url = url
+        return record
+    text = decode_html(payload, charset) if kind == "html" else payload.decode(charset or "utf-8", "replace")
+    return RawRecord(
+        locator=locator,
+        text=text,
+        content_type=kind,
+        url=url,
+        content_sha256=sha256_hex(payload),
+        **fields,
+    )
+
+
+def _warc_date(value: str | None) -> str | None:
+    """WARC-Date (ISO) or ARC's 14-digit date -> ISO-8601 UTC."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        if value.isdigit() and len(value) >= 14:
+            return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC).isoformat()
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).isoformat()
+    except ValueError:
+        return None
+
+
+def read_warc(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+    """WARC, ARC and WET: response / resource / conversion records are documents."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    iterator = ArchiveIterator(stream, arc2warc=True)
+    offset = 0
+    try:
+        for record in iterator:
+            if record.rec_type not in ("response", "resource", "conversion", "revisit"):
+                offset = iterator.get_record_offset()
+                continue  # warcinfo, request, metadata: not documents
+            # The payload must be read before asking for the offset: warcio skips to the record's end.
+            payload = record.content_stream().read()
+            offset = iterator.get_record_offset()
+            yield _warc_document(record, str(offset), payload)
+    except Exception as exc:  # warcio raises ArchiveLoadFailed, ValueError, zlib/EOF errors on broken files
+        yield _quarantine(f"{offset}+", "input:malformed_archive", error=f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _warc_document(record: Any, locator: str, payload: bytes) -> RawRecord:
+    url = record.rec_headers.get_header("WARC-Target-URI")
+    retrieved_at = _warc_date(record.rec_headers.get_header("WARC-Date"))
+    if record.rec_type == "revisit":
+        return RawRecord(locator=locator, url=url, fate=(Status.FILTERED, "input:warc_revisit"))
+    headers: dict[str, str] = {}
+    content_type = record.rec_headers.get_header("Content-Type")
+    if record.rec_type == "conversion":
+        content_type = "text/plain; charset=utf-8"
+    elif record.rec_type == "response" and record.http_headers is not None:
+        status = record.http_headers.get_statuscode()
+        if status and not status.startswith("2"):
+            return RawRecord(
+                locator=locator, url=url, retrieved_at=retrieved_at, fate=(Status.FILTERED, f"input:http_{status}")
+            )
+        content_type = record.http_headers.get_header("Content-Type")
+        headers = {n.lower(): v for n, v in record.http_headers.headers if n.lower() in KEPT_HTTP_HEADERS}
+    web = _web_record(locator, payload, content_type, url, retrieved_at=retrieved_at)
+    if headers:
+        web.extra["http_headers"] = headers
+    web.extra["warc_record_type"] = record.rec_type
+    return web
+
+
+READERS: dict[str, Callable[[IO[bytes], str], Iterator[RawRecord]]] = {
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
+    "csv": read_csv,
+    "text": read_text,
+    "html": read_html,
+    "warc": read_warc,
+    "arc": read_warc,
+    "wet": read_warc,
+}
+
+# Formats whose reader handles (per-record) compression itself; the others get fsspec's inferred codec.
+_RAW_FORMATS = {"warc", "arc", "wet", "parquet"}
+
+
+def read_records(uri: str, fmt: str, text_field: str) -> Iterator[RawRecord]:
+    """All records of one file, in file order."""
+    compression = None if fmt in _RAW_FORMATS else "infer"
+    try:
+        opened = fsspec.open(uri, "rb", compression=compression)
+        stream = opened.open()
+    except (OSError, ValueError) as exc:
+        yield _quarantine("0", "input:unreadable_file", error=str(exc)[:200])
+        return
+    with stream:
+        yield from READERS[fmt](stream, text_field)

@@ -1,0 +1,64 @@
+"""The local engine: datatrove's ``LocalPipelineExecutor`` with ``workers`` processes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from datatrove.executor.local import LocalPipelineExecutor
+from datatrove.pipeline.base import PipelineStep
+
+ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
+
+
+class _QuietExecutor(LocalPipelineExecutor):
+    """Task logs go to the phase's log folder; the console only gets errors (progress is ours)."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        return super()._run_for_rank(rank, local_rank + 1, node_rank)
+
+
+def _count_completed(logging_dir: Path) -> int:
+    completions = logging_dir / "completions"
+    return len(list(completions.iterdir())) if completions.is_dir() else 0
+
+
+class LocalEngine:
+    name = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def run(
+        self,
+        phase: str,
+        pipeline: list[PipelineStep],
+        tasks: int,
+        logging_dir: Path,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Run ``pipeline`` as ``tasks`` tasks; raises whatever a task raised."""
+        executor = _QuietExecutor(
+            pipeline=pipeline,
+            tasks=tasks,
+            workers=min(self.workers, tasks),
+            logging_dir=str(logging_dir),
+            skip_completed=False,
+        )
+        done = threading.Event()
+
+        def report() -> None:
+            while not done.wait(0.2):
+                progress(_count_completed(logging_dir), tasks)
+
+        watcher = threading.Thread(target=report, daemon=True) if progress else None
+        if watcher:
+            watcher.start()
+        try:
+            executor.run()
+        finally:
+            done.set()
+            if watcher:
+                watcher.join()
+                progress(_count_completed(logging_dir), tasks)

@@ -1,0 +1,155 @@
+"""Finishing a run: final shard names, the ledger, the conservation check and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from schemas.document import Status
+
+FINAL_NAMES = {"data": ("part", 5, "parquet"), "webdataset": ("shard", 6, "tar")}
+REPORTED_PACKAGES = ("jaif-datasets", "datatrove", "pyarrow", "heliport", "trafilatura", "warcio", "pydantic")
+
+
+class ConservationError(RuntimeError):
+    """The ledger does not account for every input document exactly once."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did, per language and in total; rendered by the CLI and written to the manifest."""
+
+    inputs: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_lang: dict[str, Counter[str]] = field(default_factory=dict)
+    reasons: Counter[str] = field(default_factory=Counter)
+    data_rows: int = 0
+
+    def add_ledger(self, table: pa.Table) -> None:
+        for row in table.group_by(["lang", "status"]).aggregate([("id", "count")]).to_pylist():
+            lang = row["lang"] or "und"
+            self.by_lang.setdefault(lang, Counter())[row["status"]] += row["id_count"]
+            self.by_status[row["status"]] += row["id_count"]
+        for row in table.group_by(["reason"]).aggregate([("id", "count")]).to_pylist():
+            if row["reason"]:
+                self.reasons[row["reason"]] += row["id_count"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs,
+            **{str(s): self.by_status.get(str(s), 0) for s in Status},
+            "by_language": {lang: dict(sorted(c.items())) for lang, c in sorted(self.by_lang.items())},
+            "reasons": dict(sorted(self.reasons.items())),
+        }
+
+
+def _rename_parts(parts_dir: Path, out: Path) -> dict[str, str]:
+    """Move ``<parts>/<kind>/<lang>/<rank>-<k>.<ext>`` to their final names; return part -> final path."""
+    mapping: dict[str, str] = {}
+    for kind, (stem, width, ext) in FINAL_NAMES.items():
+        kind_dir = parts_dir / kind
+        if not kind_dir.is_dir():
+            continue
+        for lang_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
+            target = out / kind / lang_dir.name
+            target.mkdir(parents=True, exist_ok=True)
+            for n, part in enumerate(sorted(lang_dir.glob(f"*.{ext}"))):
+                final = target / f"{stem}-{n:0{width}d}.{ext}"
+                os.replace(part, final)
+                mapping[part.relative_to(parts_dir).as_posix()] = final.relative_to(out).as_posix()
+    return mapping
+
+
+def _finalize_ledger(ledger_parts: Path, out: Path, shard_names: dict[str, str], summary: RunSummary) -> set[str]:
+    """Write ``OUT/ledger/part-XXXXX.parquet`` with final shard names; returns the kept ids' shards seen."""
+    target = out / "ledger"
+    target.mkdir(parents=True, exist_ok=True)
+    ids: list[pa.Array] = []
+    shards_used: set[str] = set()
+    for part in sorted(ledger_parts.glob("*.parquet")):
+        table = pq.read_table(part)
+        shard_col = table["shard"].to_pylist()
+        final = [shard_names.get(s) if s is not None else None for s in shard_col]
+        missing = [s for s, f in zip(shard_col, final, strict=True) if s is not None and f is None]
+        if missing:
+            raise ConservationError(f"ledger names a shard that was never written: {missing[0]}")
+        shards_used.update(f for f in final if f is not None)
+        table = table.set_column(table.schema.get_field_index("shard"), "shard", pa.array(final, pa.string()))
+        pq.write_table(table, target / f"part-{part.stem}.parquet", compression="zstd")
+        summary.add_ledger(table)
+        ids.append(table["id"].combine_chunks())
+    if ids:
+        all_ids = pa.concat_arrays(ids)
+        if pc.count_distinct(all_ids).as_py() != len(all_ids):
+            raise ConservationError("a document id appears more than once in the ledger")
+    return shards_used
+
+
+def _file_entry(out: Path, path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    entry: dict[str, Any] = {"path": path.relative_to(out).as_posix(), "bytes": path.stat().st_size}
+    entry["sha256"] = digest.hexdigest()
+    if path.suffix == ".parquet":
+        entry["rows"] = pq.ParquetFile(path).metadata.num_rows
+    elif path.suffix == ".tar":
+        import tarfile
+
+        with tarfile.open(path) as tar:
+            entry["rows"] = sum(1 for m in tar.getmembers() if m.name.endswith(".txt"))
+    return entry
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in REPORTED_PACKAGES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def finalize_run(
+    out: Path,
+    work: Path,
+    inputs: int,
+    config: dict[str, Any],
+    run_info: dict[str, Any],
+) -> RunSummary:
+    """Name the shards, write the ledger and manifest, and check that every document is accounted for."""
+    summary = RunSummary(inputs=inputs)
+    shard_names = _rename_parts(work / "parts", out)
+    _finalize_ledger(work / "ledger", out, shard_names, summary)
+
+    accounted = sum(summary.by_status.values())
+    if accounted != inputs:
+        raise ConservationError(f"{inputs} documents were read but the ledger accounts for {accounted}")
+    files = [_file_entry(out, p) for kind in ("data", "webdataset", "ledger") for p in sorted((out / kind).rglob("*.*"))]
+    summary.data_rows = sum(f["rows"] for f in files if f["path"].startswith("data/"))
+    kept = summary.by_status.get(Status.KEPT, 0)
+    if summary.data_rows != kept:
+        raise ConservationError(f"the ledger has {kept} kept documents but data/ holds {summary.data_rows} rows")
+
+    manifest = {
+        "name": config["name"],
+        "run": run_info,
+        "counts": summary.to_json(),
+        "files": files,
+        "config": config,
+        "packages": _package_versions(),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
+    return summary

@@ -1,0 +1,114 @@
+"""``python -m pipelines.run``: run a pipeline config; no arguments runs the embedded sample.
+
+Exit codes: 0 success, 1 failed run, 2 bad config or arguments. A failure prints one
+line starting with ``error:`` on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Task logs belong in the run's log folder; the console shows progress and the summary.
+os.environ.setdefault("LOGURU_LEVEL", "WARNING")
+
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from pipelines.engines import ENGINES  # noqa: E402
+from pipelines.runner import RunError, RunResult, run_pipeline  # noqa: E402
+from schemas.config import ConfigError, load_config  # noqa: E402
+from schemas.document import Status  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = Path("configs/sample.yaml")
+DEFAULT_OUTPUT = Path("out/sample")
+PHASES = {"curate": "curate (read, stages, dedup keys)", "dedup": "dedup (run-wide clusters)", "write": "write shards + ledger"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, help=f"pipeline config (YAML/JSON); default {DEFAULT_CONFIG}")
+    parser.add_argument("--output", type=Path, help="output directory; default out/<config name>")
+    parser.add_argument("--engine", choices=sorted(ENGINES), help="execution engine; default from the config")
+    parser.add_argument("--workers", type=int, help="parallel worker processes; default from the config")
+    parser.add_argument("--limit", type=int, help="read at most N documents in all (spread over the input files)")
+    return parser
+
+
+def _default_config() -> Path:
+    """``configs/sample.yaml`` here, or in the project checkout this package runs from."""
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else PROJECT_ROOT / DEFAULT_CONFIG
+
+
+def summary_table(result: RunResult) -> Table:
+    summary = result.summary
+    statuses = [str(s) for s in Status]
+    table = Table(title=f"{summary.inputs} documents in {result.seconds:.1f} s → {result.output}")
+    table.add_column("language")
+    table.add_column("in", justify="right")
+    for status in statuses:
+        table.add_column(status, justify="right")
+    for lang, counts in sorted(summary.by_lang.items(), key=lambda kv: -sum(kv[1].values())):
+        table.add_row(lang, str(sum(counts.values())), *(str(counts.get(s, 0)) for s in statuses))
+    table.add_section()
+    table.add_row("all", str(summary.inputs), *(str(summary.by_status.get(s, 0)) for s in statuses), style="bold")
+    return table
+
+
+def reasons_table(result: RunResult, top: int = 12) -> Table:
+    table = Table(title="why documents were not kept")
+    table.add_column("reason")
+    table.add_column("documents", justify="right")
+    for reason, count in result.summary.reasons.most_common(top):
+        table.add_row(reason, str(count))
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    err = Console(stderr=True)
+    if args.workers is not None and args.workers < 1:
+        err.print("error: --workers must be at least 1", markup=False)
+        return 2
+    if args.limit is not None and args.limit < 0:
+        err.print("error: --limit must not be negative", markup=False)
+        return 2
+    config_path = args.config or _default_config()
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        return 2
+    output = args.output or Path("out") / config.name
+
+    console = Console()
+    columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            bars: dict[str, int] = {}
+
+            def report(phase: str, done: int, total: int) -> None:
+                if phase not in bars:
+                    bars[phase] = progress.add_task(PHASES.get(phase, phase), total=total)
+                progress.update(bars[phase], completed=done, total=total)
+
+            result = run_pipeline(
+                config, output, workers=args.workers, limit=args.limit, engine_kind=args.engine, progress=report
+            )
+    except RunError as exc:
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        return 1
+    console.print(summary_table(result))
+    if result.summary.reasons:
+        console.print(reasons_table(result))
+    console.print(f"data: {result.output / 'data'}   ledger: {result.output / 'ledger'}   manifest: "
+                  f"{result.output / 'manifest.json'}", markup=False, soft_wrap=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The ledger: every input document exactly once, with its fate.
+
+Task ``rank`` of the writing phase writes its rows to ``<ledger_parts>/<rank>.parquet``;
+the run's finalisation maps part shard names to final ones (see :mod:`pipelines.finalize`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from pipelines.sinks.shards import SHARD
+from schemas.document import DUPLICATE_OF, LANG, LANG_SCORE, REASON, SOURCE_URI, STATUS, Status
+from schemas.records import LEDGER_SCHEMA
+
+BATCH_ROWS = 8192
+
+
+def ledger_row(doc: Document) -> dict[str, Any]:
+    meta = doc.metadata
+    status = Status(meta.get(STATUS, Status.KEPT))
+    return {
+        "id": doc.id,
+        "source_uri": meta.get(SOURCE_URI),
+        "status": str(status),
+        "reason": meta.get(REASON),
+        "duplicate_of": meta.get(DUPLICATE_OF),
+        "lang": meta.get(LANG),
+        "lang_score": meta.get(LANG_SCORE),
+        "n_chars": len(doc.text),
+        "shard": meta.get(SHARD) if status == Status.KEPT else None,
+    }
+
+
+class LedgerWriter(PipelineStep):
+    type = "write"
+    name = "ledger"
+
+    def __init__(self, ledger_dir: str):
+        super().__init__()
+        self.ledger_dir = ledger_dir
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        path = Path(self.ledger_dir) / f"{rank:05d}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(path, LEDGER_SCHEMA, compression="zstd") as writer:
+            rows: list[dict[str, Any]] = []
+            for doc in data:
+                rows.append(ledger_row(doc))
+                self.stat_update(rows[-1]["status"])
+                if len(rows) >= BATCH_ROWS:
+                    writer.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA))
+                    rows.clear()
+                yield doc
+            if rows:
+                writer.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA))

@@ -1,0 +1,163 @@
+"""The staging area between the curation phase and the writing phase.
+
+Task ``rank`` of the curation phase writes every document it saw, whatever its
+status, to ``<staging>/<rank>.parquet`` with :data:`STAGED_SCHEMA`; the dedup phase
+reads only the key columns of kept documents; the writing phase reads the same file
+back as documents, in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from schemas.config import PII_TYPES
+from schemas.document import (
+    AGREEMENT_ID,
+    CONTENT_SHA256,
+    CONTENT_TYPE,
+    LANG,
+    LANG_SCORE,
+    LICENSE,
+    ORDER,
+    PII_COUNTS,
+    REASON,
+    RETRIEVED_AT,
+    SOURCE,
+    SOURCE_URI,
+    STATUS,
+    URL,
+    Status,
+)
+from schemas.records import STAGED_SCHEMA
+
+CONTENT_KEY = "content_key"
+MINHASH = "minhash"
+BATCH_ROWS = 2048
+# Metadata stored in its own column; everything else goes to the JSON column `extra`.
+_COLUMNS = {
+    "lang": LANG,
+    "lang_score": LANG_SCORE,
+    "url": URL,
+    "source": SOURCE,
+    "source_uri": SOURCE_URI,
+    "license": LICENSE,
+    "agreement_id": AGREEMENT_ID,
+    "retrieved_at": RETRIEVED_AT,
+    "content_sha256": CONTENT_SHA256,
+    "pii_counts": PII_COUNTS,
+    "status": STATUS,
+    "reason": REASON,
+    "order": ORDER,
+    "content_type": CONTENT_TYPE,
+    "content_key": CONTENT_KEY,
+    "minhash": MINHASH,
+}
+_STRUCTURED = set(_COLUMNS.values())
+
+
+def staged_path(staging_dir: str | Path, rank: int) -> Path:
+    return Path(staging_dir) / f"{rank:05d}.parquet"
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _pii_counts(value: dict[str, int] | None) -> dict[str, int] | None:
+    if not value:
+        return None
+    return {t: int(value.get(t, 0)) for t in PII_TYPES}
+
+
+def document_row(doc: Document) -> dict[str, Any]:
+    meta = doc.metadata
+    row = {column: meta.get(key) for column, key in _COLUMNS.items()}
+    row["id"] = doc.id
+    row["text"] = doc.text
+    row["status"] = str(meta.get(STATUS, Status.KEPT))
+    row["retrieved_at"] = _timestamp(row["retrieved_at"])
+    row["pii_counts"] = _pii_counts(row["pii_counts"])
+    extra = {k: v for k, v in meta.items() if k not in _STRUCTURED}
+    row["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False, default=str) if extra else None
+    return row
+
+
+def row_document(row: dict[str, Any]) -> Document:
+    metadata = {key: row[column] for column, key in _COLUMNS.items() if row[column] is not None}
+    metadata[STATUS] = Status(row["status"])
+    metadata.setdefault(REASON, None)
+    if isinstance(metadata.get(RETRIEVED_AT), datetime):
+        metadata[RETRIEVED_AT] = metadata[RETRIEVED_AT].isoformat()
+    if row["extra"]:
+        metadata.update(json.loads(row["extra"]))
+    return Document(text=row["text"], id=row["id"], metadata=metadata)
+
+
+class StagedWriter(PipelineStep):
+    """Last step of the curation phase: every document, any status, into the staging area."""
+
+    type = "write"
+    name = "staging"
+
+    def __init__(self, staging_dir: str):
+        super().__init__()
+        self.staging_dir = staging_dir
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        path = staged_path(self.staging_dir, rank)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(path, STAGED_SCHEMA, compression="zstd") as writer:
+            batch: list[dict[str, Any]] = []
+            for doc in data:
+                batch.append(document_row(doc))
+                if len(batch) >= BATCH_ROWS:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=STAGED_SCHEMA))
+                    batch.clear()
+                yield doc
+            if batch:
+                writer.write_table(pa.Table.from_pylist(batch, schema=STAGED_SCHEMA))
+
+
+def read_staged(staging_dir: str | Path, rank: int) -> Iterator[Document]:
+    parquet = pq.ParquetFile(staged_path(staging_dir, rank))
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+        for row in batch.to_pylist():
+            yield row_document(row)
+
+
+class StagedReader(PipelineStep):
+    """First step of the writing phase: task ``rank`` reads back what curation task ``rank`` staged."""
+
+    type = "read"
+    name = "staging"
+
+    def __init__(self, staging_dir: str):
+        super().__init__()
+        self.staging_dir = staging_dir
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        yield from read_staged(self.staging_dir, rank)
+
+
+def read_dedup_keys(staging_dir: str | Path, tasks: int) -> pa.Table:
+    """The kept documents' dedup keys from every staged file, in input order."""
+    tables = []
+    for rank in range(tasks):
+        table = pq.read_table(
+            staged_path(staging_dir, rank),
+            columns=["id", "order", "status", CONTENT_KEY, MINHASH],
+            filters=[("status", "=", str(Status.KEPT))],
+        )
+        tables.append(table.drop_columns(["status"]))
+    return pa.concat_tables(tables) if tables else pa.table({})

@@ -1,0 +1,213 @@
+"""The pipeline config: YAML (or JSON) validated by pydantic.
+
+Unknown keys and bad values are errors that name the key's path, e.g.
+``stages[2].langauges: unknown key``. Secrets are never inline: a config names
+environment variables instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+FORMATS = ("jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv")
+Format = Literal["jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv"]
+PII_TYPES = ("email", "ip", "phone", "iban", "national_id")
+PiiType = Literal["email", "ip", "phone", "iban", "national_id"]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the key path."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- sources
+
+
+class FilesSource(_Strict):
+    """Files behind any fsspec URL or glob: local paths, ``s3://``, ``https://``, ``hf://``."""
+
+    kind: Literal["files"]
+    url: Annotated[str, Field(min_length=1)]
+    format: Format | None = None  # default: from the file extension
+    text_field: str = "text"  # jsonl / parquet / csv column holding the text
+    license: str | None = None  # licence of records that do not carry their own
+
+
+Source = Annotated[FilesSource, Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------- stages
+
+
+class _Stage(_Strict):
+    enabled: bool = True
+
+
+class ExtractStage(_Stage):
+    kind: Literal["extract"]
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+
+
+class NormalizeStage(_Stage):
+    kind: Literal["normalize"]
+
+
+class LanguageStage(_Stage):
+    kind: Literal["language"]
+    languages: Annotated[list[LanguageCode], Field(min_length=1)] = ["de", "hu", "nl", "en"]
+    thresholds: dict[LanguageCode, Probability] | None = None  # per-language minimum lang_score
+
+
+class QualityStage(_Stage):
+    kind: Literal["quality"]
+
+
+class PiiStage(_Stage):
+    kind: Literal["pii"]
+    types: Annotated[list[PiiType], Field(min_length=1)] = list(PII_TYPES)
+
+
+class ExactDedupStage(_Stage):
+    kind: Literal["exact_dedup"]
+
+
+class NearDedupStage(_Stage):
+    kind: Literal["near_dedup"]
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.8  # estimated Jaccard of word n-gram shingles
+    ngram: Annotated[int, Field(ge=1, le=32)] = 5
+    bands: Annotated[int, Field(ge=1, le=256)] = 14
+    rows: Annotated[int, Field(ge=1, le=64)] = 8
+
+
+Stage = Annotated[
+    ExtractStage | NormalizeStage | LanguageStage | QualityStage | PiiStage | ExactDedupStage | NearDedupStage,
+    Field(discriminator="kind"),
+]
+DEDUP_KINDS = ("exact_dedup", "near_dedup")
+
+
+# ---------------------------------------------------------------- outputs, engine
+
+
+class ShardOutput(_Strict):
+    shard_max_mb: Annotated[int, Field(ge=1, le=65536)] = 256
+
+
+class Outputs(_Strict):
+    parquet: ShardOutput = ShardOutput()
+    webdataset: ShardOutput | None = None
+
+
+class EngineConfig(_Strict):
+    kind: Literal["local"] = "local"
+    workers: Annotated[int, Field(ge=1, le=4096)] = 2
+
+
+class PipelineConfig(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=128)]
+    sources: Annotated[list[Source], Field(min_length=1)]
+    stages: list[Stage] = []
+    outputs: Outputs = Outputs()
+    engine: EngineConfig = EngineConfig()
+
+    @field_validator("stages")
+    @classmethod
+    def _stages_in_order(cls, stages: list[Any]) -> list[Any]:
+        kinds = [s.kind for s in stages]
+        for kind in set(kinds):
+            if kinds.count(kind) > 1:
+                raise ValueError(f"stage {kind!r} appears {kinds.count(kind)} times; give each stage once")
+        first_dedup = next((i for i, k in enumerate(kinds) if k in DEDUP_KINDS), len(kinds))
+        late = [k for k in kinds[first_dedup:] if k not in DEDUP_KINDS]
+        if late:
+            raise ValueError(
+                f"stage {late[0]!r} comes after a dedup stage; dedup runs over the whole run and must come last"
+            )
+        return stages
+
+    @model_validator(mode="after")
+    def _language_thresholds_known(self) -> PipelineConfig:
+        for stage in self.stages:
+            if isinstance(stage, LanguageStage) and stage.thresholds:
+                unknown = sorted(set(stage.thresholds) - set(stage.languages))
+                if unknown:
+                    raise ValueError(f"language thresholds for {unknown} which are not in `languages`")
+        return self
+
+    def active_stages(self) -> list[Any]:
+        return [s for s in self.stages if s.enabled]
+
+    def stage(self, kind: str) -> Any | None:
+        return next((s for s in self.active_stages() if s.kind == kind), None)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _key_path(loc: tuple[Any, ...], data: Any) -> str:
+    """``('stages', 2, 'language', 'langauges')`` -> ``stages[2].langauges``.
+
+    pydantic puts the discriminator value of a tagged union into the location;
+    it is dropped by walking the input alongside the location.
+    """
+    path = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue  # the tagged-union label, not a key
+        path += f".{part}" if path else str(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return path or "(top level)"
+
+
+def _describe(error: dict[str, Any], data: Any) -> str:
+    path = _key_path(tuple(error["loc"]), data)
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key"
+    if error["type"] == "union_tag_not_found":
+        return f"{path}.kind: required"
+    if error["type"] == "union_tag_invalid":
+        return f"{path}.kind: {error['msg']}"
+    return f"{path}: {error['msg']}"
+
+
+def parse_config(data: Any, origin: str = "config") -> PipelineConfig:
+    """Validate an already-loaded mapping; raise :class:`ConfigError` naming every bad key path."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e, data) for e in exc.errors())
+        raise ConfigError(f"{origin}: {problems}") from None
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read a YAML/JSON config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_config(data, origin=str(path))

@@ -1,0 +1,63 @@
+"""Arrow schemas of everything the pipeline writes: data shards, ledger, and the staging area.
+
+One explicit schema per file kind (never inferred from a first batch), so a later
+``None`` or a new metadata key can never break a write.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from schemas.config import PII_TYPES
+
+PII_COUNTS_TYPE = pa.struct([pa.field(t, pa.int32()) for t in PII_TYPES])
+TIMESTAMP_TYPE = pa.timestamp("s", tz="UTC")
+
+# OUT/data/<lang>/part-XXXXX.parquet: HF-datasets compatible.
+DATA_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("lang", pa.string()),
+        pa.field("lang_score", pa.float32()),
+        pa.field("url", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("source_uri", pa.string()),
+        pa.field("license", pa.string()),
+        pa.field("agreement_id", pa.string()),
+        pa.field("retrieved_at", TIMESTAMP_TYPE),
+        # stage annotations
+        pa.field("content_sha256", pa.string()),
+        pa.field("pii_counts", PII_COUNTS_TYPE),
+    ]
+)
+
+# OUT/ledger/*.parquet: every input document exactly once.
+LEDGER_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source_uri", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("reason", pa.string()),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("lang_score", pa.float32()),
+        pa.field("n_chars", pa.int64()),
+        pa.field("shard", pa.string()),
+    ]
+)
+
+# The staging area between the per-document phase and the writing phase: every
+# document with its full metadata, its input position and its dedup keys.
+STAGED_SCHEMA = pa.schema(
+    [
+        *DATA_SCHEMA,
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("reason", pa.string()),
+        pa.field("order", pa.int64(), nullable=False),
+        pa.field("content_type", pa.string()),
+        pa.field("content_key", pa.binary()),
+        pa.field("minhash", pa.binary()),
+        pa.field("extra", pa.string()),  # JSON of any other metadata (e.g. HTTP headers)
+    ]
+)

@@ -1,0 +1,35 @@
+"""Shared test fixtures: the real data beside the project, and small document builders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+
+from schemas.document import STATUS, Status
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; tests that need it skip when a fresh clone has no such folder."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (real test data lives beside the project)")
+    return SHARED_DATA
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def make_doc(text: str, doc_id: str = "d0", **metadata) -> Document:
+    """A kept document as a connector would yield it."""
+    return Document(text=text, id=doc_id, metadata={STATUS: Status.KEPT, **metadata})
