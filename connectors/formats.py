@@ -25,7 +25,14 @@ import pyarrow.parquet as pq
 from schemas.document import Status
 
 # HTTP headers kept with a web record: what opt-out checks and auditors need.
-KEPT_HTTP_HEADERS = ("content-type", "content-language", "x-robots-tag", "tdm-reservation", "tdm-policy", "link")
+KEPT_HTTP_HEADERS = (
+    "content-type",
+    "content-language",
+    "x-robots-tag",
+    "tdm-reservation",
+    "tdm-policy",
+    "link",
+)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<!--)", re.I)
@@ -254,7 +261,10 @@ def _warc_document(record: Any, locator: str, payload: bytes) -> RawRecord:
         status = record.http_headers.get_statuscode()
         if status and not status.startswith("2"):
             return RawRecord(
-                locator=locator, url=url, retrieved_at=retrieved_at, fate=(Status.FILTERED, f"input:http_{status}")
+                locator=locator,
+                url=url,
+                retrieved_at=retrieved_at,
+                fate=(Status.FILTERED, f"input:http_{status}"),
             )
         content_type = record.http_headers.get_header("Content-Type")
         headers = {n.lower(): v for n, v in record.http_headers.headers if n.lower() in KEPT_HTTP_HEADERS}

@@ -70,7 +70,9 @@ def _rename_parts(parts_dir: Path, out: Path) -> dict[str, str]:
     return mapping
 
 
-def _finalize_ledger(ledger_parts: Path, out: Path, shard_names: dict[str, str], summary: RunSummary) -> set[str]:
+def _finalize_ledger(
+    ledger_parts: Path, out: Path, shard_names: dict[str, str], summary: RunSummary
+) -> set[str]:
     """Write ``OUT/ledger/part-XXXXX.parquet`` with final shard names; returns the kept ids' shards seen."""
     target = out / "ledger"
     target.mkdir(parents=True, exist_ok=True)
@@ -137,11 +139,17 @@ def finalize_run(
     accounted = sum(summary.by_status.values())
     if accounted != inputs:
         raise ConservationError(f"{inputs} documents were read but the ledger accounts for {accounted}")
-    files = [_file_entry(out, p) for kind in ("data", "webdataset", "ledger") for p in sorted((out / kind).rglob("*.*"))]
+    files = [
+        _file_entry(out, p)
+        for kind in ("data", "webdataset", "ledger")
+        for p in sorted((out / kind).rglob("*.*"))
+    ]
     summary.data_rows = sum(f["rows"] for f in files if f["path"].startswith("data/"))
     kept = summary.by_status.get(Status.KEPT, 0)
     if summary.data_rows != kept:
-        raise ConservationError(f"the ledger has {kept} kept documents but data/ holds {summary.data_rows} rows")
+        raise ConservationError(
+            f"the ledger has {kept} kept documents but data/ holds {summary.data_rows} rows"
+        )
 
     manifest = {
         "name": config["name"],

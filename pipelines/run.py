@@ -26,7 +26,11 @@ from schemas.document import Status  # noqa: E402
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("configs/sample.yaml")
 DEFAULT_OUTPUT = Path("out/sample")
-PHASES = {"curate": "curate (read, stages, dedup keys)", "dedup": "dedup (run-wide clusters)", "write": "write shards + ledger"}
+PHASES = {
+    "curate": "curate (read, stages, dedup keys)",
+    "dedup": "dedup (run-wide clusters)",
+    "write": "write shards + ledger",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path, help="output directory; default out/<config name>")
     parser.add_argument("--engine", choices=sorted(ENGINES), help="execution engine; default from the config")
     parser.add_argument("--workers", type=int, help="parallel worker processes; default from the config")
-    parser.add_argument("--limit", type=int, help="read at most N documents in all (spread over the input files)")
+    parser.add_argument(
+        "--limit", type=int, help="read at most N documents in all (spread over the input files)"
+    )
     return parser
 
 
@@ -55,7 +61,9 @@ def summary_table(result: RunResult) -> Table:
     for lang, counts in sorted(summary.by_lang.items(), key=lambda kv: -sum(kv[1].values())):
         table.add_row(lang, str(sum(counts.values())), *(str(counts.get(s, 0)) for s in statuses))
     table.add_section()
-    table.add_row("all", str(summary.inputs), *(str(summary.by_status.get(s, 0)) for s in statuses), style="bold")
+    table.add_row(
+        "all", str(summary.inputs), *(str(summary.by_status.get(s, 0)) for s in statuses), style="bold"
+    )
     return table
 
 
@@ -97,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
                 progress.update(bars[phase], completed=done, total=total)
 
             result = run_pipeline(
-                config, output, workers=args.workers, limit=args.limit, engine_kind=args.engine, progress=report
+                config,
+                output,
+                workers=args.workers,
+                limit=args.limit,
+                engine_kind=args.engine,
+                progress=report,
             )
     except RunError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
@@ -105,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(summary_table(result))
     if result.summary.reasons:
         console.print(reasons_table(result))
-    console.print(f"data: {result.output / 'data'}   ledger: {result.output / 'ledger'}   manifest: "
-                  f"{result.output / 'manifest.json'}", markup=False, soft_wrap=True)
+    console.print(
+        f"data: {result.output / 'data'}   ledger: {result.output / 'ledger'}   manifest: "
+        f"{result.output / 'manifest.json'}",
+        markup=False,
+        soft_wrap=True,
+    )
     return 0
 
 

@@ -54,7 +54,9 @@ def prepare_output(out: Path) -> None:
         raise RunError(f"output {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         if not ((out / "manifest.json").exists() or (out / ".work").exists()):
-            raise RunError(f"output directory {out} is not empty and holds no previous run; choose another --output")
+            raise RunError(
+                f"output directory {out} is not empty and holds no previous run; choose another --output"
+            )
         for name in RUN_OUTPUTS:
             path = out / name
             if path.is_dir():
@@ -137,7 +139,9 @@ def run_pipeline(
     writers = [ParquetShardWriter(str(work / "parts"), config.outputs.parquet.shard_max_mb)]
     if config.outputs.webdataset:
         writers.append(WebDatasetShardWriter(str(work / "parts"), config.outputs.webdataset.shard_max_mb))
-    run_phase("write", [StagedReader(str(work / "staged")), *marker, *writers, LedgerWriter(str(work / "ledger"))])
+    run_phase(
+        "write", [StagedReader(str(work / "staged")), *marker, *writers, LedgerWriter(str(work / "ledger"))]
+    )
 
     inputs = sum(json.loads(p.read_text())["documents"] for p in (work / "counts").glob("*.json"))
     run_info = {
@@ -162,5 +166,7 @@ def _find_duplicates(config: PipelineConfig, work: Path, tasks: int) -> int:
     from pipelines.stages.dedup import find_duplicates
 
     keys = read_dedup_keys(work / "staged", tasks)
-    duplicates = find_duplicates(keys, near=near_dedup_params(config), exact=config.stage("exact_dedup") is not None)
+    duplicates = find_duplicates(
+        keys, near=near_dedup_params(config), exact=config.stage("exact_dedup") is not None
+    )
     return write_decisions(duplicates, keys, work / "dedup" / "decisions.parquet")

@@ -89,7 +89,13 @@ class NearDedupStage(_Stage):
 
 
 Stage = Annotated[
-    ExtractStage | NormalizeStage | LanguageStage | QualityStage | PiiStage | ExactDedupStage | NearDedupStage,
+    ExtractStage
+    | NormalizeStage
+    | LanguageStage
+    | QualityStage
+    | PiiStage
+    | ExactDedupStage
+    | NearDedupStage,
     Field(discriminator="kind"),
 ]
 DEDUP_KINDS = ("exact_dedup", "near_dedup")
@@ -130,7 +136,8 @@ class PipelineConfig(_Strict):
         late = [k for k in kinds[first_dedup:] if k not in DEDUP_KINDS]
         if late:
             raise ValueError(
-                f"stage {late[0]!r} comes after a dedup stage; dedup runs over the whole run and must come last"
+                f"stage {late[0]!r} comes after a dedup stage; "
+                "dedup runs over the whole run and must come last"
             )
         return stages
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from datatrove.data import Document
+os.environ.setdefault("LOGURU_LEVEL", "WARNING")  # datatrove task logs: files, not the test output
 
-from schemas.document import STATUS, Status
+import pytest  # noqa: E402
+from datatrove.data import Document  # noqa: E402
+
+from schemas.document import STATUS, Status  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -71,7 +71,9 @@ class RollingShardWriter(PipelineStep):
                     if current is None:
                         k = counters.get(lang, 0)
                         counters[lang] = k + 1
-                        path = Path(self.parts_dir) / self.kind / lang / f"{rank:05d}-{k:05d}.{self.extension}"
+                        path = (
+                            Path(self.parts_dir) / self.kind / lang / f"{rank:05d}-{k:05d}.{self.extension}"
+                        )
                         path.parent.mkdir(parents=True, exist_ok=True)
                         current = open_files[lang] = self.open(path)
                     self.add(current, doc)
@@ -148,7 +150,7 @@ class ParquetShardWriter(RollingShardWriter):
 class _TarShard(_ShardFile):
     def __init__(self, path: Path):
         super().__init__(path)
-        self.tar = tarfile.open(path, "w", format=tarfile.USTAR_FORMAT)
+        self.tar = tarfile.open(path, "w", format=tarfile.USTAR_FORMAT)  # noqa: SIM115 - closed by the writer
 
 
 WEBDATASET_METADATA = (

@@ -21,7 +21,9 @@ def build_stage(stage: Any) -> CurationStage:
     if stage.kind == "language":
         from pipelines.stages.language import LanguageTagger
 
-        return LanguageTagger(languages=list(stage.languages), thresholds=dict(stage.thresholds) if stage.thresholds else None)
+        return LanguageTagger(
+            languages=list(stage.languages), thresholds=dict(stage.thresholds) if stage.thresholds else None
+        )
     if stage.kind == "quality":
         from pipelines.stages.quality import QualityFilter
 

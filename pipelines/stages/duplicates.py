@@ -52,7 +52,8 @@ class DuplicateMarker(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         table = pq.read_table(self.decisions_path, filters=[("task", "=", rank)])
         decisions = {
-            row["id"]: (row["duplicate_of"], row["reason"]) for row in table.select(["id", "duplicate_of", "reason"]).to_pylist()
+            row["id"]: (row["duplicate_of"], row["reason"])
+            for row in table.select(["id", "duplicate_of", "reason"]).to_pylist()
         }
         for doc in data:
             decision = decisions.get(doc.id)

@@ -38,11 +38,26 @@ repeated n-gram's characters count once (the first occurrence does not count), a
 
 Per language (:data:`SETTINGS`, keyed by the ``lang`` metadata; other languages and documents
 without ``lang`` use :data:`DEFAULT_SETTINGS`): stop words from :mod:`pipelines.stages.stopwords`,
-and mean-word-length bounds. Without a stop-word list the stop-word rule does not apply.
+and mean-word-length bounds. Without a stop-word list the stop-word rule does not apply. Gopher's
+3..10 bounds are for English; the other languages' bounds are scaled by the ratio of their median
+mean word length to English's in clean text (en 4.75, de 5.91, hu 6.33, nl 5.27 characters) and
+rounded to half a character: de 3.5..12.5, hu 4.0..13.5, nl 3.5..11.0.
 
 Measured on documents built from ``shared/data/lang/{de,hu,nl,en}.jsonl`` (consecutive lines of one
-``source`` joined into paragraphs of 2-4 sentences, 100-300 words per document, one paragraph per
-line), the share of documents kept:
+``source``, three sentences to a line, a new document when the source changes or the word budget is
+reached), the share of documents kept:
+
+=================  ===============  ===============  ===============  ===============
+words per doc      de               hu               nl               en
+=================  ===============  ===============  ===============  ===============
+100-300            100 % (99)       99.0 % (208)     98.8 % (162)     99.2 % (131)
+50-120             99.6 % (233)     96.9 % (479)     99.0 % (383)     97.7 % (310)
+300-1000           100 % (30)       100 % (66)       100 % (50)       100 % (41)
+=================  ===============  ===============  ===============  ===============
+
+What is lost is mostly real repetition (URL lists, legal cross-references) and, in short
+Hungarian fiction, lines trailing off with an ellipsis. Speed: about 1,600 documents/s of 100-300
+words per process.
 """
 
 from __future__ import annotations
@@ -60,6 +75,7 @@ from pipelines.stages.stopwords import STOP_WORDS
 from schemas.document import LANG
 
 WORD_RE = re.compile(r"\w+(?:['’\-.]\w+)*")
+LETTERLESS_RE = re.compile(r"[\d_'’\-.]+")
 PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
 BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "◦", "‣", "⁃", "►", "▶", "➢", "→", "-", "–", "—", "*", "·")
 ELLIPSES = ("...", "…")
@@ -98,9 +114,9 @@ class LanguageSettings:
 
 DEFAULT_SETTINGS = LanguageSettings()
 SETTINGS: dict[str, LanguageSettings] = {
-    "de": LanguageSettings(STOP_WORDS["de"], 3.0, 10.0),
-    "hu": LanguageSettings(STOP_WORDS["hu"], 3.0, 12.0),
-    "nl": LanguageSettings(STOP_WORDS["nl"], 3.0, 10.0),
+    "de": LanguageSettings(STOP_WORDS["de"], 3.5, 12.5),
+    "hu": LanguageSettings(STOP_WORDS["hu"], 4.0, 13.5),
+    "nl": LanguageSettings(STOP_WORDS["nl"], 3.5, 11.0),
     "en": LanguageSettings(STOP_WORDS["en"], 3.0, 10.0),
 }
 
@@ -112,11 +128,11 @@ class TextView:
         self.text = text
         self.lines = [line.strip() for line in text.split("\n") if line.strip()]
         self.paragraphs = [p.strip() for p in PARAGRAPH_SPLIT_RE.split(text) if p.strip()]
-        self.words = [w.lower() for w in WORD_RE.findall(text)]
+        self.words: list[str] = WORD_RE.findall(text.lower())
 
     @cached_property
     def word_chars(self) -> int:
-        return sum(len(w) for w in self.words)
+        return sum(self.word_lengths)
 
     @cached_property
     def word_ids(self) -> list[int]:
@@ -126,7 +142,7 @@ class TextView:
 
     @cached_property
     def word_lengths(self) -> list[int]:
-        return [len(w) for w in self.words]
+        return list(map(len, self.words))
 
 
 def repeated(items: list[str]) -> tuple[int, int]:
@@ -142,89 +158,85 @@ def repeated(items: list[str]) -> tuple[int, int]:
     return count, chars
 
 
+def fraction(count: float, total: float) -> float:
+    return count / total if total else 0.0
+
+
+def ngrams(ids: list[int], n: int) -> list[tuple[int, ...]]:
+    return list(zip(*(ids[i:] for i in range(n)), strict=False))
+
+
 def top_ngram_char_frac(view: TextView, n: int) -> float:
     """Share of word characters in all occurrences of the most frequent n-gram (0 if none repeats)."""
-    ids, lengths = view.word_ids, view.word_lengths
-    if len(ids) < n or not view.word_chars:
+    grams = ngrams(view.word_ids, n)
+    if not grams:
         return 0.0
-    counts = Counter(zip(*(ids[i:] for i in range(n)), strict=False))
-    gram, count = counts.most_common(1)[0]
+    gram, count = Counter(grams).most_common(1)[0]
     if count < 2:
         return 0.0
-    start = next(i for i in range(len(ids)) if tuple(ids[i : i + n]) == gram)
-    return count * sum(lengths[start : start + n]) / view.word_chars
+    start = grams.index(gram)
+    return fraction(count * sum(view.word_lengths[start : start + n]), view.word_chars)
 
 
 def dup_ngram_char_frac(view: TextView, n: int) -> float:
     """Share of word characters covered by repeats of an earlier n-gram, each word counted once."""
-    ids, lengths = view.word_ids, view.word_lengths
-    if len(ids) < n or not view.word_chars:
+    grams = ngrams(view.word_ids, n)
+    if len(set(grams)) == len(grams):
         return 0.0
     seen: set[tuple[int, ...]] = set()
-    covered = [False] * len(ids)
-    for i in range(len(ids) - n + 1):
-        gram = tuple(ids[i : i + n])
+    covered = bytearray(len(view.word_ids))
+    for i, gram in enumerate(grams):
         if gram in seen:
-            covered[i : i + n] = [True] * n
+            covered[i : i + n] = b"\x01" * n
         else:
             seen.add(gram)
-    return sum(length for length, hit in zip(lengths, covered, strict=True) if hit) / view.word_chars
+    return fraction(
+        sum(length for length, hit in zip(view.word_lengths, covered, strict=True) if hit), view.word_chars
+    )
 
 
-def fraction(count: int, total: int) -> float:
-    return count / total if total else 0.0
+def line_fraction(view: TextView, predicate: Callable[[str], bool]) -> float:
+    return fraction(sum(map(predicate, view.lines)), len(view.lines))
 
 
 def ends_with_terminal_punctuation(line: str) -> bool:
     return line.rstrip(CLOSERS).endswith(TERMINAL_PUNCTUATION)
 
 
-Rule = Callable[[TextView, LanguageSettings], bool]
+# Each check says whether a document fails a rule: (view, language settings) -> bool.
+Check = Callable[[TextView, LanguageSettings], bool]
 
 
-def gopher_rules() -> list[tuple[str, Rule]]:
-    return [
-        ("gopher_min_words", lambda v, s: len(v.words) < MIN_WORDS),
-        ("gopher_max_words", lambda v, s: len(v.words) > MAX_WORDS),
-        ("gopher_dup_line_frac", lambda v, s: fraction(repeated(v.lines)[0], len(v.lines)) > DUP_LINE_FRAC),
-        (
-            "gopher_dup_para_frac",
-            lambda v, s: fraction(repeated(v.paragraphs)[0], len(v.paragraphs)) > DUP_PARA_FRAC,
-        ),
-        (
-            "gopher_dup_line_char_frac",
-            lambda v, s: fraction(repeated(v.lines)[1], len(v.text)) > DUP_LINE_CHAR_FRAC,
-        ),
-        (
-            "gopher_dup_para_char_frac",
-            lambda v, s: fraction(repeated(v.paragraphs)[1], len(v.text)) > DUP_PARA_CHAR_FRAC,
-        ),
-        *[
-            (f"gopher_top_{n}gram", lambda v, s, n=n, limit=limit: top_ngram_char_frac(v, n) > limit)
-            for n, limit in TOP_NGRAM_CHAR_FRAC.items()
-        ],
-        *[
-            (f"gopher_dup_{n}gram", lambda v, s, n=n, limit=limit: dup_ngram_char_frac(v, n) > limit)
-            for n, limit in DUP_NGRAM_CHAR_FRAC.items()
-        ],
-        ("gopher_mean_word_length", mean_word_length_out_of_bounds),
-        ("gopher_symbol_ratio", lambda v, s: symbol_word_ratio(v) > MAX_SYMBOL_WORD_RATIO),
-        (
-            "gopher_bullet_lines",
-            lambda v, s: fraction(sum(line.startswith(BULLETS) for line in v.lines), len(v.lines))
-            > MAX_BULLET_LINES,
-        ),
-        (
-            "gopher_ellipsis_lines",
-            lambda v, s: fraction(sum(line.endswith(ELLIPSES) for line in v.lines), len(v.lines))
-            > MAX_ELLIPSIS_LINES,
-        ),
-        ("gopher_alpha_words", lambda v, s: alpha_word_fraction(v) < MIN_ALPHA_WORDS),
-        (
-            "gopher_stop_words",
-            lambda v, s: bool(s.stop_words) and sum(w in s.stop_words for w in v.words) < MIN_STOP_WORDS,
-        ),
-    ]
+def too_few_words(view: TextView, settings: LanguageSettings) -> bool:
+    return len(view.words) < MIN_WORDS
+
+
+def too_many_words(view: TextView, settings: LanguageSettings) -> bool:
+    return len(view.words) > MAX_WORDS
+
+
+def dup_line_frac(view: TextView, settings: LanguageSettings) -> bool:
+    return fraction(repeated(view.lines)[0], len(view.lines)) > DUP_LINE_FRAC
+
+
+def dup_para_frac(view: TextView, settings: LanguageSettings) -> bool:
+    return fraction(repeated(view.paragraphs)[0], len(view.paragraphs)) > DUP_PARA_FRAC
+
+
+def dup_line_char_frac(view: TextView, settings: LanguageSettings) -> bool:
+    return fraction(repeated(view.lines)[1], len(view.text)) > DUP_LINE_CHAR_FRAC
+
+
+def dup_para_char_frac(view: TextView, settings: LanguageSettings) -> bool:
+    return fraction(repeated(view.paragraphs)[1], len(view.text)) > DUP_PARA_CHAR_FRAC
+
+
+def top_ngram_check(n: int, limit: float) -> Check:
+    return lambda view, settings: top_ngram_char_frac(view, n) > limit
+
+
+def dup_ngram_check(n: int, limit: float) -> Check:
+    return lambda view, settings: dup_ngram_char_frac(view, n) > limit
 
 
 def mean_word_length_out_of_bounds(view: TextView, settings: LanguageSettings) -> bool:
@@ -232,53 +244,84 @@ def mean_word_length_out_of_bounds(view: TextView, settings: LanguageSettings) -
     return not settings.min_mean_word_length <= mean <= settings.max_mean_word_length
 
 
-def symbol_word_ratio(view: TextView) -> float:
+def symbol_ratio(view: TextView, settings: LanguageSettings) -> bool:
     hashes = view.text.count("#")
     ellipses = sum(view.text.count(e) for e in ELLIPSES)
-    return fraction(max(hashes, ellipses), len(view.words))
+    return fraction(max(hashes, ellipses), len(view.words)) > MAX_SYMBOL_WORD_RATIO
 
 
-def alpha_word_fraction(view: TextView) -> float:
-    return fraction(sum(any(ch.isalpha() for ch in w) for w in view.words), len(view.words))
+def bullet_lines(view: TextView, settings: LanguageSettings) -> bool:
+    return line_fraction(view, lambda line: line.startswith(BULLETS)) > MAX_BULLET_LINES
 
 
-def c4_rules() -> list[tuple[str, Rule]]:
-    return [
-        ("c4_lorem_ipsum", lambda v, s: "lorem ipsum" in v.text.lower()),
-        ("c4_javascript", lambda v, s: javascript_char_frac(v) > MAX_JAVASCRIPT_CHAR_FRAC),
-        ("c4_curly_bracket", lambda v, s: "{" in v.text or "}" in v.text),
-    ]
+def ellipsis_lines(view: TextView, settings: LanguageSettings) -> bool:
+    return line_fraction(view, lambda line: line.endswith(ELLIPSES)) > MAX_ELLIPSIS_LINES
 
 
-def javascript_char_frac(view: TextView) -> float:
+def too_few_alpha_words(view: TextView, settings: LanguageSettings) -> bool:
+    letterless = sum(1 for w in view.words if LETTERLESS_RE.fullmatch(w))
+    return fraction(len(view.words) - letterless, len(view.words)) < MIN_ALPHA_WORDS
+
+
+def too_few_stop_words(view: TextView, settings: LanguageSettings) -> bool:
+    if not settings.stop_words:
+        return False
+    return sum(w in settings.stop_words for w in view.words) < MIN_STOP_WORDS
+
+
+def lorem_ipsum(view: TextView, settings: LanguageSettings) -> bool:
+    return "lorem ipsum" in view.text.lower()
+
+
+def javascript_lines(view: TextView, settings: LanguageSettings) -> bool:
     chars = sum(len(line) for line in view.lines if "javascript" in line.lower())
-    return fraction(chars, len(view.text))
+    return fraction(chars, len(view.text)) > MAX_JAVASCRIPT_CHAR_FRAC
 
 
-def fineweb_rules() -> list[tuple[str, Rule]]:
-    return [
-        (
-            "fineweb_line_punct",
-            lambda v, s: fraction(sum(map(ends_with_terminal_punctuation, v.lines)), len(v.lines))
-            < MIN_LINE_PUNCT,
-        ),
-        (
-            "fineweb_short_lines",
-            lambda v, s: fraction(sum(len(line) <= SHORT_LINE_CHARS for line in v.lines), len(v.lines))
-            > MAX_SHORT_LINES,
-        ),
-        (
-            "fineweb_char_dup",
-            lambda v, s: fraction(repeated(v.lines)[1], len(v.text) - v.text.count("\n")) > MAX_CHAR_DUP,
-        ),
-        (
-            "fineweb_list_ratio",
-            lambda v, s: fraction(v.text.count("\n"), len(v.words)) > MAX_NEWLINES_PER_WORD,
-        ),
-    ]
+def curly_bracket(view: TextView, settings: LanguageSettings) -> bool:
+    return "{" in view.text or "}" in view.text
 
 
-RULES: list[tuple[str, Rule]] = [*gopher_rules(), *c4_rules(), *fineweb_rules()]
+def few_punctuated_lines(view: TextView, settings: LanguageSettings) -> bool:
+    return line_fraction(view, ends_with_terminal_punctuation) < MIN_LINE_PUNCT
+
+
+def many_short_lines(view: TextView, settings: LanguageSettings) -> bool:
+    return line_fraction(view, lambda line: len(line) <= SHORT_LINE_CHARS) > MAX_SHORT_LINES
+
+
+def duplicated_line_chars(view: TextView, settings: LanguageSettings) -> bool:
+    return fraction(repeated(view.lines)[1], len(view.text) - view.text.count("\n")) > MAX_CHAR_DUP
+
+
+def list_like(view: TextView, settings: LanguageSettings) -> bool:
+    return fraction(view.text.count("\n"), len(view.words)) > MAX_NEWLINES_PER_WORD
+
+
+RULES: tuple[tuple[str, Check], ...] = (
+    ("gopher_min_words", too_few_words),
+    ("gopher_max_words", too_many_words),
+    ("gopher_dup_line_frac", dup_line_frac),
+    ("gopher_dup_para_frac", dup_para_frac),
+    ("gopher_dup_line_char_frac", dup_line_char_frac),
+    ("gopher_dup_para_char_frac", dup_para_char_frac),
+    *((f"gopher_top_{n}gram", top_ngram_check(n, limit)) for n, limit in TOP_NGRAM_CHAR_FRAC.items()),
+    *((f"gopher_dup_{n}gram", dup_ngram_check(n, limit)) for n, limit in DUP_NGRAM_CHAR_FRAC.items()),
+    ("gopher_mean_word_length", mean_word_length_out_of_bounds),
+    ("gopher_symbol_ratio", symbol_ratio),
+    ("gopher_bullet_lines", bullet_lines),
+    ("gopher_ellipsis_lines", ellipsis_lines),
+    ("gopher_alpha_words", too_few_alpha_words),
+    ("gopher_stop_words", too_few_stop_words),
+    ("c4_lorem_ipsum", lorem_ipsum),
+    ("c4_javascript", javascript_lines),
+    ("c4_curly_bracket", curly_bracket),
+    ("fineweb_line_punct", few_punctuated_lines),
+    ("fineweb_short_lines", many_short_lines),
+    ("fineweb_char_dup", duplicated_line_chars),
+    ("fineweb_list_ratio", list_like),
+)
+RULE_NAMES = tuple(name for name, _ in RULES)
 
 
 def first_failing_rule(text: str, lang: str | None) -> str | None:

@@ -7,7 +7,12 @@ them in every paragraph; word salad, keyword spam, tables and navigation menus h
 
 from __future__ import annotations
 
-GERMAN = frozenset(
+
+def _words(block: str) -> frozenset[str]:
+    return frozenset(block.split())
+
+
+GERMAN = _words(
     """
     der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner
     und oder aber doch denn sondern sowie dass daß ob weil wenn als wie da dann damit obwohl
@@ -20,10 +25,10 @@ GERMAN = frozenset(
     bis seit während wegen zwischen neben hinter beim vom
     was wer wo wann warum dieser diese dieses diesem diesen jeder jede jedes alle allen alles
     selbst andere anderen sowohl
-    """.split()
+    """
 )
 
-HUNGARIAN = frozenset(
+HUNGARIAN = _words(
     """
     a az egy és is nem hogy de meg már még csak sem se vagy mint pedig hanem illetve valamint
     azonban tehát viszont ha mert amikor ahol míg bár így úgy akkor majd most itt ott
@@ -33,10 +38,10 @@ HUNGARIAN = frozenset(
     én te ő ők ti engem téged őt őket nekem neked neki nekünk nekik velem vele velük rá
     magát maga saját egyik másik más több sok nagyon egész
     el fel le be vissza után alatt között szerint miatt óta felé nélkül mellett során előtt
-    """.split()
+    """
 )
 
-DUTCH = frozenset(
+DUTCH = _words(
     """
     de het een en of maar want dus omdat als dan toen terwijl hoewel zodat dat die dit deze
     van in op te aan voor met bij door over naar uit om tot sinds onder tussen na zonder tegen
@@ -46,10 +51,10 @@ DUTCH = frozenset(
     ik je jij u hij zij ze we wij jullie hun hem haar mij me ons mijn jouw zijn uw onze
     men zich zelf er hier daar waar wat wie hoe welke welk elk elke alle iets niets
     niet geen ook nog wel al meer veel zo nu toch ja nee alleen reeds even zeer
-    """.split()
+    """
 )
 
-ENGLISH = frozenset(
+ENGLISH = _words(
     """
     the a an and or but nor so yet if then than because while although though whether that
     this these those there here what which who whom whose when where why how
@@ -60,7 +65,7 @@ ENGLISH = frozenset(
     during without against among up out off down as
     all any some each every both other such only own same also very just more most much
     many few one two now again further once
-    """.split()
+    """
 )
 
 STOP_WORDS: dict[str, frozenset[str]] = {"de": GERMAN, "hu": HUNGARIAN, "nl": DUTCH, "en": ENGLISH}

@@ -1,0 +1,232 @@
+"""End to end: `python -m pipelines.run` on the embedded sample and on small corpora made here."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.runner import RunError, run_pipeline
+from schemas.config import parse_config
+from schemas.records import DATA_SCHEMA, LEDGER_SCHEMA
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.run", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+def data_digests(out: Path) -> dict[str, str]:
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for kind in ("data", "webdataset")
+        for p in sorted((out / kind).rglob("*"))
+        if p.is_file()
+    }
+
+
+def ledger(out: Path):
+    return pq.read_table(out / "ledger")
+
+
+@pytest.fixture(scope="module")
+def sample_runs(tmp_path_factory) -> dict[int, Path]:
+    """The sample through the CLI with 1 and with 2 workers."""
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path_factory.mktemp(f"sample-w{workers}")
+        result = cli("--output", str(out), "--workers", str(workers))
+        assert result.returncode == 0, result.stderr
+        runs[workers] = out
+    return runs
+
+
+def test_sample_run_prints_summary(tmp_path):
+    result = cli("--output", str(tmp_path / "o"), "--limit", "40")
+    assert result.returncode == 0, result.stderr
+    assert "kept" in result.stdout and "quarantined" in result.stdout and "all" in result.stdout
+    assert (tmp_path / "o" / "manifest.json").is_file()
+
+
+def test_sample_ledger_accounts_for_every_document(sample_runs):
+    out = sample_runs[2]
+    table = ledger(out)
+    assert table.schema.equals(LEDGER_SCHEMA)
+    manifest = json.loads((out / "manifest.json").read_text())
+    counts = manifest["counts"]
+    statuses = Counter(table["status"].to_pylist())
+    assert table.num_rows == counts["inputs"] > 300
+    assert sum(statuses.values()) == counts["inputs"]
+    assert set(statuses) == {"kept", "filtered", "duplicate", "quarantined"}, statuses
+    assert len(set(table["id"].to_pylist())) == table.num_rows
+    data_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in (out / "data").rglob("*.parquet"))
+    assert data_rows == statuses["kept"]
+
+
+def test_sample_ledger_rows_are_well_formed(sample_runs):
+    rows = ledger(sample_runs[2]).to_pylist()
+    by_id = {r["id"]: r for r in rows}
+    for row in rows:
+        if row["status"] == "kept":
+            assert row["reason"] is None and row["shard"].startswith(f"data/{row['lang']}/part-")
+        else:
+            stage, _, rule = row["reason"].partition(":")
+            assert stage and rule and row["shard"] is None
+        if row["status"] == "duplicate":
+            assert by_id[row["duplicate_of"]]["status"] == "kept"
+            assert row["reason"] in ("exact_dedup:content_hash", "near_dedup:minhash")
+    reasons = {r["reason"].split(":")[0] for r in rows if r["reason"]}
+    assert {"input", "lang", "quality", "exact_dedup"} <= reasons
+
+
+def test_sample_output_layout_and_schema(sample_runs):
+    out = sample_runs[2]
+    langs = sorted(p.name for p in (out / "data").iterdir())
+    assert set(langs) <= {"de", "hu", "nl", "en"} and len(langs) == 4
+    for lang in langs:
+        parts = sorted((out / "data" / lang).iterdir())
+        assert [p.name for p in parts] == [f"part-{i:05d}.parquet" for i in range(len(parts))]
+        table = pq.read_table(parts[0])
+        assert table.schema.equals(DATA_SCHEMA)
+        assert set(table["lang"].to_pylist()) == {lang}
+        assert (out / "webdataset" / lang / "shard-000000.tar").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"]}
+    for path, entry in listed.items():
+        assert hashlib.sha256((out / path).read_bytes()).hexdigest() == entry["sha256"]
+    assert manifest["packages"]["datatrove"]
+
+
+def test_sample_pii_is_redacted(sample_runs):
+    table = pq.read_table(sample_runs[2] / "data")
+    texts = "\n".join(table["text"].to_pylist())
+    assert "<EMAIL>" in texts and "<PHONE>" in texts and "<IBAN>" in texts
+    assert "@example" not in texts
+
+
+def test_same_data_files_for_any_worker_count(sample_runs):
+    one, two = data_digests(sample_runs[1]), data_digests(sample_runs[2])
+    assert one and one == two
+    ledger_one = ledger(sample_runs[1]).sort_by("id")
+    ledger_two = ledger(sample_runs[2]).sort_by("id")
+    assert ledger_one.equals(ledger_two)
+
+
+def _corpus(tmp_path: Path) -> Path:
+    """Two JSONL.gz files with an exact duplicate across files, a broken line and English prose."""
+    base = (
+        "The committee met on Tuesday to discuss the new cycling routes along the river. "
+        "Residents asked whether the bridge would be closed during the works, and the council "
+        "promised a detailed timetable before the summer holidays begin in July. "
+    )
+    docs_a = [
+        {"text": f"{base} Item number {i} on the agenda was about {w}."} for i, w in enumerate("abcdefgh")
+    ]
+    docs_b = [docs_a[0], {"text": "A completely different story about baking bread at home with rye flour."}]
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.jsonl.gz").write_bytes(gzip.compress("\n".join(json.dumps(d) for d in docs_a).encode()))
+    (folder / "b.jsonl.gz").write_bytes(
+        gzip.compress(("\n".join(json.dumps(d) for d in docs_b) + "\n{bad").encode())
+    )
+    return folder
+
+
+def _small_config(folder: Path, **extra) -> dict:
+    return {
+        "name": "small",
+        "sources": [{"kind": "files", "url": str(folder / "*.jsonl.gz")}],
+        "stages": [{"kind": "normalize"}, {"kind": "exact_dedup"}],
+        **extra,
+    }
+
+
+def test_exact_duplicate_across_files_points_at_first(tmp_path):
+    folder = _corpus(tmp_path)
+    result = run_pipeline(parse_config(_small_config(folder)), tmp_path / "out", workers=2)
+    rows = ledger(tmp_path / "out").to_pylist()
+    assert result.summary.inputs == len(rows) == 11
+    dup = [r for r in rows if r["status"] == "duplicate"]
+    assert len(dup) == 1 and dup[0]["source_uri"].endswith("b.jsonl.gz")
+    original = next(r for r in rows if r["id"] == dup[0]["duplicate_of"])
+    assert original["source_uri"].endswith("a.jsonl.gz") and original["status"] == "kept"
+    assert [r["reason"] for r in rows if r["status"] == "quarantined"] == ["input:invalid_json"]
+
+
+def test_small_shards_roll_over_deterministically(tmp_path):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    lines = [json.dumps({"text": f"document {i} " + "lorem " * 60000}) for i in range(12)]
+    (folder / "big.jsonl").write_text("\n".join(lines))
+    config = parse_config(
+        {
+            "name": "roll",
+            "sources": [{"kind": "files", "url": str(folder / "big.jsonl")}],
+            "outputs": {"parquet": {"shard_max_mb": 1}, "webdataset": {"shard_max_mb": 1}},
+        }
+    )
+    run_pipeline(config, tmp_path / "o1", workers=1)
+    run_pipeline(config, tmp_path / "o2", workers=2)
+    parts = sorted((tmp_path / "o1" / "data" / "und").iterdir())
+    tars = sorted((tmp_path / "o1" / "webdataset" / "und").iterdir())
+    assert len(parts) >= 2 and len(tars) >= 2
+    assert all(p.stat().st_size <= (1 << 20) for p in tars)
+    assert data_digests(tmp_path / "o1") == data_digests(tmp_path / "o2")
+    shards = Counter(ledger(tmp_path / "o1")["shard"].to_pylist())
+    assert {s: n for s, n in shards.items()} == {
+        p.relative_to(tmp_path / "o1").as_posix(): pq.ParquetFile(p).metadata.num_rows for p in parts
+    }
+
+
+def test_rerun_into_same_output_replaces_it(tmp_path):
+    folder = _corpus(tmp_path)
+    config = parse_config(_small_config(folder))
+    run_pipeline(config, tmp_path / "out", workers=1)
+    first = data_digests(tmp_path / "out")
+    run_pipeline(config, tmp_path / "out", workers=1, limit=3)
+    assert ledger(tmp_path / "out").num_rows == 3
+    run_pipeline(config, tmp_path / "out", workers=1)
+    assert data_digests(tmp_path / "out") == first
+
+
+def test_foreign_output_directory_is_refused(tmp_path):
+    folder = _corpus(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(RunError, match="not empty"):
+        run_pipeline(parse_config(_small_config(folder)), tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("name: x\nsources:\n  - kind: files\n    url: a.jsonl\n    formt: jsonl\n")
+    result = cli("--config", str(config), "--output", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {config}: sources[0].formt: unknown key"
+
+
+def test_missing_input_exits_1_with_one_line(tmp_path):
+    config = tmp_path / "missing.yaml"
+    config.write_text(f"name: x\nsources:\n  - kind: files\n    url: {tmp_path}/nothing/*.jsonl\n")
+    result = cli("--config", str(config), "--output", str(tmp_path / "o"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: sources[0]: no files match")
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path):
+    result = cli("--config", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: config file not found: {tmp_path / 'nope.yaml'}"

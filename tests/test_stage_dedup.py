@@ -1,0 +1,375 @@
+"""Dedup: keys per document, duplicate decisions across a run, and their quality on real data."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from datatrove.data import Document
+
+from pipelines.stages.dedup import (
+    CONTENT_KEY,
+    DUPLICATES_SCHEMA,
+    EXACT_REASON,
+    KEYS_SCHEMA,
+    MINHASH,
+    NEAR_REASON,
+    DedupSignatures,
+    NearDedupParams,
+    band_links,
+    find_duplicates,
+    merge_links,
+    normalize_for_dedup,
+)
+from schemas.document import REASON, STATUS, Status
+from tests.conftest import make_doc, read_jsonl
+
+NEAR = NearDedupParams()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def signed(docs: Iterable[Document], **kwargs) -> list[Document]:
+    return list(DedupSignatures(**kwargs).run(iter(docs)))
+
+
+def keys_table(docs: list[Document], orders: Iterable[int] | None = None) -> pa.Table:
+    """The dedup keys of kept documents, as the engine hands them to :func:`find_duplicates`."""
+    orders = list(range(len(docs))) if orders is None else list(orders)
+    return pa.table(
+        {
+            "id": [d.id for d in docs],
+            "order": orders,
+            CONTENT_KEY: [d.metadata.get(CONTENT_KEY) for d in docs],
+            MINHASH: [d.metadata.get(MINHASH) for d in docs],
+        },
+        schema=KEYS_SCHEMA,
+    )
+
+
+def decide(docs: list[Document], near: NearDedupParams | None = NEAR, exact: bool = True) -> dict[str, dict]:
+    """id -> {duplicate_of, reason} for the duplicates among ``docs`` (kept, in input order)."""
+    result = find_duplicates(keys_table(docs), near, exact)
+    return {row["id"]: row for row in result.to_pylist()}
+
+
+def representatives(ids: Iterable[str], decisions: dict[str, dict]) -> dict[str, str]:
+    return {i: decisions[i]["duplicate_of"] if i in decisions else i for i in ids}
+
+
+def pairwise_scores(gold: dict[str, str], predicted: dict[str, str]) -> tuple[float, float, float]:
+    """Precision, recall and F1 over all pairs of documents put in the same cluster."""
+
+    def pairs(counts: Iterable[int]) -> int:
+        return sum(n * (n - 1) // 2 for n in counts)
+
+    both = pairs(Counter((gold[i], predicted[i]) for i in gold).values())
+    precision = both / max(pairs(Counter(predicted.values()).values()), 1)
+    recall = both / max(pairs(Counter(gold.values()).values()), 1)
+    return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
+
+
+def synthetic_corpus(seed: int = 7, articles: int = 40) -> list[Document]:
+    """Random-vocabulary articles, each with exact and near copies, in a shuffled order."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(3000)]
+    docs = []
+    for a in range(articles):
+        words = rng.choices(vocabulary, k=rng.randint(150, 400))
+        text = " ".join(words)
+        edited = list(words)
+        for i in rng.sample(range(len(edited)), 2):
+            edited[i] = rng.choice(vocabulary)
+        docs += [
+            make_doc(text, f"a{a}"),
+            make_doc(text.upper(), f"a{a}-upper"),
+            make_doc(" ".join(edited), f"a{a}-edited"),
+            make_doc(" ".join(edited) + "  ", f"a{a}-edited-ws"),
+        ]
+    rng.shuffle(docs)
+    return docs
+
+
+# ---------------------------------------------------------------- the signature step
+
+
+def test_exact_key_ignores_unicode_form_case_and_whitespace():
+    text = "Die Straße in Köln\n\nist  gesperrt. Über Nacht."
+    variants = [
+        text,
+        unicodedata.normalize("NFD", text),
+        "die straße in köln ist gesperrt. über nacht.",
+        "  DIE STRASSE IN KÖLN\tist gesperrt.\r\nÜber Nacht.  ",
+    ]
+    docs = signed(make_doc(t, f"d{i}") for i, t in enumerate(variants))
+    assert len({d.metadata[CONTENT_KEY] for d in docs}) == 1
+    assert all(len(d.metadata[CONTENT_KEY]) == 16 for d in docs)
+    assert len({d.metadata[MINHASH] for d in docs}) == 1
+    assert normalize_for_dedup(variants[1]) == "die strasse in köln ist gesperrt. über nacht."
+
+
+def test_exact_key_keeps_punctuation_and_words():
+    base, *others = signed(
+        make_doc(t, str(i)) for i, t in enumerate(["Es regnet.", "Es regnet!", "Es regnete.", "Es regnet"])
+    )
+    assert all(d.metadata[CONTENT_KEY] != base.metadata[CONTENT_KEY] for d in others)
+
+
+def test_minhash_layout_short_and_empty_texts():
+    params = NearDedupParams(bands=4, rows=3)
+    long, short, empty, symbols = signed(
+        [make_doc("one two three four five six", "a"), make_doc("two words", "b"), make_doc("", "c")]
+        + [make_doc(" -- !! ... ", "d")],
+        near=params,
+    )
+    assert len(long.metadata[MINHASH]) == 4 * params.num_perm
+    assert np.frombuffer(short.metadata[MINHASH], "<u4").shape == (12,)
+    assert empty.metadata[MINHASH] is None and symbols.metadata[MINHASH] is None
+    assert empty.metadata[CONTENT_KEY] != symbols.metadata[CONTENT_KEY]
+
+
+def test_each_half_can_be_switched_off():
+    only_exact, only_near = (
+        signed([make_doc("a b c", "a")], near=None)[0],
+        signed([make_doc("a b c")], exact=False)[0],
+    )
+    assert CONTENT_KEY in only_exact.metadata and MINHASH not in only_exact.metadata
+    assert MINHASH in only_near.metadata and CONTENT_KEY not in only_near.metadata
+    with pytest.raises(ValueError, match="nothing to compute"):
+        DedupSignatures(exact=False, near=None)
+    with pytest.raises(ValueError):
+        NearDedupParams(threshold=0)
+    with pytest.raises(ValueError):
+        NearDedupParams(rows=0)
+
+
+def test_step_passes_non_kept_documents_untouched_and_never_changes_status():
+    filtered = make_doc("same text", "f", **{STATUS: Status.FILTERED, REASON: "quality:too_short"})
+    before = dict(filtered.metadata)
+    kept = make_doc("same text", "k")
+    out = signed([filtered, kept, make_doc("same text", "k2")])
+    assert [d.id for d in out] == ["f", "k", "k2"]
+    assert out[0].metadata == before
+    assert all(d.metadata[STATUS] == Status.KEPT for d in out[1:])
+
+
+def test_step_is_picklable_and_deterministic():
+    step = DedupSignatures(near=NearDedupParams(seed=3))
+    clone = pickle.loads(pickle.dumps(step))
+    text = "Eine Kolonne aus einem Dutzend olivgrüner Armee-Trucks fährt an einem Aprilmorgen vorbei."
+    a = next(step.run(iter([make_doc(text)])))
+    b = next(clone.run(iter([make_doc(text)])))
+    assert a.metadata[CONTENT_KEY] == b.metadata[CONTENT_KEY]
+    assert a.metadata[MINHASH] == b.metadata[MINHASH]
+    other_seed = signed([make_doc(text)], near=NearDedupParams(seed=4))[0]
+    assert other_seed.metadata[MINHASH] != a.metadata[MINHASH]
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def test_exact_first_then_near_and_duplicate_of_is_always_kept():
+    article = " ".join(f"word{i}" for i in range(200))
+    near_copy = article.replace("word100", "changed")
+    docs = signed(
+        [
+            make_doc(near_copy, "near-first"),  # order 0: represents the near cluster
+            make_doc(article, "original"),  # near duplicate of order 0
+            make_doc(article.upper(), "original-copy"),  # exact copy of a near duplicate
+            make_doc(near_copy + "\n", "near-copy"),  # exact copy of the representative
+            make_doc("something else entirely, with other words", "other"),
+        ]
+    )
+    assert decide(docs) == {
+        "original": {"id": "original", "duplicate_of": "near-first", "reason": NEAR_REASON},
+        "original-copy": {"id": "original-copy", "duplicate_of": "near-first", "reason": EXACT_REASON},
+        "near-copy": {"id": "near-copy", "duplicate_of": "near-first", "reason": EXACT_REASON},
+    }
+    assert decide(docs, near=None) == {
+        "original-copy": {"id": "original-copy", "duplicate_of": "original", "reason": EXACT_REASON},
+        "near-copy": {"id": "near-copy", "duplicate_of": "near-first", "reason": EXACT_REASON},
+    }
+    assert set(decide(docs, exact=False)) == {"original", "original-copy", "near-copy"}
+
+
+def test_decisions_do_not_depend_on_row_order():
+    docs = signed(synthetic_corpus())
+    table = keys_table(docs, orders=range(100, 100 + 3 * len(docs), 3))
+    expected = find_duplicates(table, NEAR)
+    assert expected.schema == DUPLICATES_SCHEMA
+    assert expected.num_rows == 3 * 40
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        shuffled = table.take(rng.permutation(table.num_rows))
+        chunked = pa.concat_tables([shuffled.slice(0, 50), shuffled.slice(50)])
+        assert find_duplicates(chunked, NEAR).sort_by("id").equals(expected.sort_by("id"))
+
+
+def test_representative_is_the_first_member_of_its_cluster():
+    docs = signed(synthetic_corpus(seed=11))
+    order = {d.id: i for i, d in enumerate(docs)}
+    decisions = decide(docs)
+    clusters = defaultdict(list)
+    for doc_id, rep in representatives(order, decisions).items():
+        clusters[rep].append(doc_id)
+    assert len(clusters) == 40
+    for rep, members in clusters.items():
+        assert rep not in decisions
+        assert order[rep] == min(order[m] for m in members)
+        assert len({m.split("-")[0] for m in members}) == 1
+
+
+def test_rows_without_keys_and_empty_input():
+    docs = signed(
+        [make_doc("alpha beta gamma delta epsilon", f"d{i}") for i in range(3)] + [make_doc("", "e")]
+    )
+    docs[1].metadata[CONTENT_KEY] = None
+    docs[2].metadata[MINHASH] = None
+    docs[2].metadata[CONTENT_KEY] = b"\x00" * 16
+    assert decide(docs) == {"d1": {"id": "d1", "duplicate_of": "d0", "reason": NEAR_REASON}}
+    assert decide(docs, near=None) == {}
+    assert find_duplicates(keys_table([]), NEAR).schema == DUPLICATES_SCHEMA
+    assert find_duplicates(pa.table({}), NEAR).num_rows == 0
+    no_minhash = keys_table(docs).drop_columns([MINHASH])
+    assert find_duplicates(no_minhash, None).num_rows == 0
+
+
+def test_invalid_keys_are_rejected():
+    docs = signed([make_doc("alpha beta", "a"), make_doc("gamma delta", "b")])
+    with pytest.raises(ValueError, match="unique"):
+        find_duplicates(keys_table(docs, orders=[5, 5]), NEAR)
+    with pytest.raises(ValueError, match="bytes"):
+        find_duplicates(keys_table(docs), NearDedupParams(bands=2, rows=2))
+    with pytest.raises(ValueError, match="'minhash' column"):
+        find_duplicates(keys_table(docs).drop_columns([MINHASH]), NEAR)
+
+
+def test_bucket_with_two_clusters_links_both():
+    """A band bucket shared by two clusters: the second is linked in the next verification round."""
+    params = NearDedupParams(bands=3, rows=4, threshold=0.8)
+    a = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    b1 = [1, 2, 3, 4, 50, 51, 52, 53, 60, 61, 62, 63]
+    b2 = [1, 2, 3, 4, 50, 51, 52, 99, 60, 61, 62, 98]  # 10/12 equal to b1; shares only band 0 with it
+    signatures = np.array([a, a, b1, b2], dtype=np.uint32)
+    earlier, later = band_links(signatures, 0, params)
+    assert sorted(zip(earlier.tolist(), later.tolist(), strict=True)) == [(0, 1), (2, 3)]
+    assert merge_links(4, [band_links(signatures, band, params) for band in range(3)]).tolist() == [
+        0,
+        0,
+        2,
+        2,
+    ]
+
+
+def test_merge_links_roots_are_component_minimum():
+    chain = (np.array([5, 4, 3, 2, 7]), np.array([4, 3, 2, 1, 6]))
+    assert merge_links(8, [chain]).tolist() == [0, 1, 1, 1, 1, 1, 6, 6]
+    assert merge_links(3, []).tolist() == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- real data
+
+
+def test_spdx_byte_identical_licences_are_exact_duplicates(shared_data: Path):
+    root = shared_data / "dedup" / "spdx_license_texts"
+    manifest = list(read_jsonl(root / "manifest.jsonl"))
+    docs = [make_doc((root / m["file"]).read_text(encoding="utf-8"), m["id"]) for m in manifest]
+    groups = defaultdict(list)
+    for m in manifest:
+        groups[m["exact_text_group"]].append(m["id"])
+    normalized = {d.id: normalize_for_dedup(d.text) for d in docs}
+
+    for near in (None, NEAR):
+        decisions = decide(signed(docs, near=near), near=near)
+        reps = representatives(normalized, decisions)
+        for members in groups.values():
+            assert len({reps[m] for m in members}) == 1, members
+            for m in members[1:]:
+                assert decisions[m]["reason"] == EXACT_REASON or reps[members[0]] != members[0]
+        exact = {i: d["duplicate_of"] for i, d in decisions.items() if d["reason"] == EXACT_REASON}
+        if near is None:
+            assert len(exact) == sum(len(g) - 1 for g in groups.values()) == 45
+        assert all(normalized[i] == normalized[rep] for i, rep in exact.items() if rep in normalized)
+
+
+def fundus_articles(shared_data: Path) -> list[tuple[str, str, list[str], list[str]]]:
+    """(key, title, summary, paragraphs) of every gold article body, publisher by publisher."""
+    articles = []
+    for path in sorted((shared_data / "web" / "html" / "fundus").glob("*/*.json")):
+        gold = json.loads(path.read_text(encoding="utf-8"))
+        for version, article in sorted(gold.items()):
+            body = article["body"]
+            paragraphs = [p for s in body["sections"] for p in s["headline"] + s["paragraphs"]]
+            key = f"{path.parent.name}/{path.stem}/{version}"
+            articles.append((key, article["title"], body.get("summary", []), paragraphs))
+    return articles
+
+
+def with_typos(text: str, rng: random.Random, count: int = 3) -> str:
+    """Swap two inner letters of ``count`` words (a typo, or its fix, seen from the other copy)."""
+    words = list(re.finditer(r"\w{5,}", text))
+    for match in sorted(rng.sample(words, min(count, len(words))), key=lambda m: -m.start()):
+        w, i = match.group(), rng.randrange(1, len(match.group()) - 2)
+        text = text[: match.start()] + w[:i] + w[i + 1] + w[i] + w[i + 2 :] + text[match.end() :]
+    return text
+
+
+def article_variants(
+    title: str, summary: list[str], paragraphs: list[str], rng: random.Random
+) -> dict[str, str]:
+    original = "\n\n".join([title, *summary, *paragraphs])
+    dropped = rng.randrange(1, len(paragraphs)) if len(paragraphs) > 1 else 0
+    return {
+        "original": original,
+        "nfd": unicodedata.normalize("NFD", original),
+        "whitespace": "\n \n".join("  ".join(p.split(" ")) for p in [title, *summary, *paragraphs]) + "\n",
+        "dropped_paragraph": "\n\n".join(
+            [title, *summary, *paragraphs[:dropped], *paragraphs[dropped + 1 :]]
+        ),
+        "typos": with_typos(original, rng),
+        "syndicated": "\n\n".join([title, *(paragraphs if summary else paragraphs[1:])]),
+    }
+
+
+def test_fundus_article_variants_pairwise_f1(shared_data: Path):
+    gold, docs = {}, []
+    for key, title, summary, paragraphs in fundus_articles(shared_data):
+        for name, text in article_variants(title, summary, paragraphs, random.Random(key)).items():
+            gold[f"{key}#{name}"] = key
+            docs.append(make_doc(text, f"{key}#{name}"))
+    random.Random(0).shuffle(docs)
+    decisions = decide(signed(docs))
+    predicted = representatives(gold, decisions)
+
+    precision, recall, f1 = pairwise_scores(gold, predicted)
+    print(f"fundus variants: {len(docs)} docs, P={precision:.4f} R={recall:.4f} F1={f1:.4f}")
+    assert len(set(gold.values())) >= 70
+    merged_articles = {rep for i, rep in predicted.items() if gold[i] != gold[rep]}
+    assert not merged_articles, "different articles (same publisher templates) must not be merged"
+    for key in set(gold.values()):
+        same_text = [decisions.get(f"{key}#{name}") for name in ("original", "nfd", "whitespace")]
+        assert [d["reason"] for d in same_text if d is not None].count(EXACT_REASON) == 2, key
+    assert f1 >= 0.95
+
+
+def test_cs336_mit_licences_are_near_duplicates(shared_data: Path):
+    root = shared_data / "dedup" / "cs336_fuzzy_license_docs"
+    names = ["rails_mit_license.txt", "react_mit_license.txt", "pytorch_license.txt"]
+    docs = signed(make_doc((root / n).read_text(encoding="utf-8"), n) for n in names)
+    assert decide(docs) == {
+        "react_mit_license.txt": {
+            "id": "react_mit_license.txt",
+            "duplicate_of": "rails_mit_license.txt",
+            "reason": NEAR_REASON,
+        }
+    }

@@ -1,0 +1,223 @@
+"""QualityFilter: real text from ../shared/data/lang is kept; spam and boilerplate go, with the right rule."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.stages.quality import RULE_NAMES, QualityFilter, first_failing_rule
+from schemas.document import LANG, REASON, STATUS, Status
+from tests.conftest import make_doc, read_jsonl
+
+# Written for this test: an ordinary news-like article, one paragraph per line.
+ARTICLE = """\
+The town council met on Tuesday evening to discuss plans for a new library near the river.
+Several residents said that the old building was too small for the number of children who use it after school.
+The mayor explained that the project would be paid for partly by a regional grant and partly by local taxes.
+Work could begin next spring if the design is approved, and the library might open two years later.
+Some members of the council asked whether the parking area would be large enough for visitors.
+Others wanted to know how the building would be heated, since energy prices have risen sharply this winter.
+The architect promised to present a revised plan with solar panels and a smaller car park."""
+
+
+def split_words(text: str) -> list[str]:
+    return text.split()
+
+
+GERMAN_NOUNS = split_words(
+    "Haus Garten Fenster Tisch Lampe Schrank Teppich Kissen Spiegel Regal Sofa Vorhang Treppe Keller "
+    "Dachboden Balkon Terrasse Zaun Brunnen Apfel Birne Kirsche Pflaume Traube Zitrone Orange Banane "
+    "Kartoffel Zwiebel Karotte Gurke Tomate Paprika Salat Kohl Bohne Erbse Linse Weizen Roggen Gerste "
+    "Hafer Mais Reis Nudel Brot Kuchen Torte Keks Schokolade Bonbon Zucker Salz Pfeffer Senf Essig "
+    "Fahrrad Auto Zug Flugzeug Schiff Boot Bus Motorrad Roller Wagen Anhänger Traktor Bagger Kran"
+)
+
+
+def article_with(*extra_lines: str) -> str:
+    return "\n".join([*ARTICLE.split("\n"), *extra_lines])
+
+
+def fate(text: str, lang: str | None = "en") -> tuple[Status, str | None]:
+    metadata = {} if lang is None else {LANG: lang}
+    [doc] = list(QualityFilter().run(iter([make_doc(text, **metadata)])))
+    return doc.metadata[STATUS], doc.metadata.get(REASON)
+
+
+def assert_filtered(text: str, rule: str, lang: str | None = "en") -> None:
+    assert rule in RULE_NAMES
+    assert fate(text, lang) == (Status.FILTERED, f"quality:{rule}")
+
+
+# ---------------------------------------------------------------- real text is kept
+
+
+def documents_from(path: Path, min_words: int = 100, max_words: int = 300) -> Iterator[str]:
+    """Consecutive lines of one source, three sentences to a line, until the word budget is reached."""
+    lines: list[str] = []
+    paragraph: list[str] = []
+    source: str | None = None
+    words = 0
+    for row in read_jsonl(path):
+        if row["source"] != source or words >= max_words:
+            lines.append(" ".join(paragraph))
+            if words >= min_words:
+                yield "\n".join(line for line in lines if line)
+            lines, paragraph, source, words = [], [], row["source"], 0
+        paragraph.append(row["text"])
+        words += len(row["text"].split())
+        if len(paragraph) == 3:
+            lines.append(" ".join(paragraph))
+            paragraph = []
+    lines.append(" ".join(paragraph))
+    if words >= min_words:
+        yield "\n".join(line for line in lines if line)
+
+
+@pytest.mark.parametrize("lang", ["de", "hu", "nl", "en"])
+def test_real_documents_are_mostly_kept(shared_data: Path, lang: str) -> None:
+    docs = list(documents_from(shared_data / "lang" / f"{lang}.jsonl"))
+    assert len(docs) >= 50
+    rules = [first_failing_rule(text, lang) for text in docs]
+    keep_rate = rules.count(None) / len(docs)
+    assert keep_rate >= 0.9, f"{lang}: kept {keep_rate:.3f}; failures {sorted(r for r in rules if r)}"
+
+
+def test_clean_article_is_kept_with_or_without_language() -> None:
+    assert fate(ARTICLE, "en") == (Status.KEPT, None)
+    assert fate(ARTICLE, None) == (Status.KEPT, None)
+    assert fate(ARTICLE, "xx") == (Status.KEPT, None)
+
+
+# ---------------------------------------------------------------- bad documents go, with their rule
+
+
+def test_too_short() -> None:
+    assert_filtered("The library will open next spring, the mayor said on Tuesday.", "gopher_min_words")
+
+
+def test_empty() -> None:
+    assert_filtered("", "gopher_min_words")
+
+
+def test_repeated_lines() -> None:
+    spam = ["Click here to subscribe to our newsletter and win a prize!"] * 8
+    assert_filtered(article_with(*spam), "gopher_dup_line_frac")
+
+
+def test_repeated_phrase_inside_one_line() -> None:
+    text = " ".join(["best cheap hotel deals"] * 30) + "\n" + ARTICLE
+    assert_filtered(text, "gopher_top_2gram")
+
+
+def test_word_salad_without_stop_words() -> None:
+    rng = random.Random(7)
+    words = rng.sample(GERMAN_NOUNS, len(GERMAN_NOUNS))
+    lines = [" ".join(words[i : i + 10]) + "." for i in range(0, len(words), 10)]
+    assert_filtered("\n".join(lines), "gopher_stop_words", lang="de")
+
+
+def test_word_salad_passes_stop_word_rule_without_a_language_list() -> None:
+    rng = random.Random(7)
+    words = rng.sample(GERMAN_NOUNS, len(GERMAN_NOUNS))
+    lines = [" ".join(words[i : i + 10]) + "." for i in range(0, len(words), 10)]
+    assert fate("\n".join(lines), lang=None)[1] != "quality:gopher_stop_words"
+
+
+def test_gibberish_with_overlong_words() -> None:
+    rng = random.Random(3)
+    letters = "bcdfghjklmnpqrstvwxz"
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(14, 22))) for _ in range(80)]
+    assert_filtered(" ".join(words) + ".", "gopher_mean_word_length")
+
+
+def test_bullet_list_boilerplate() -> None:
+    menu = [
+        "• Home and garden furniture for the whole family",
+        "• Our newest offers in the online shop",
+        "• Contact us by phone or by e-mail",
+        "• Shipping costs and delivery times",
+        "• Terms of service and privacy policy",
+        "• Returns are free within thirty days",
+        "• Gift cards for birthdays and holidays",
+        "• Jobs at our company in three cities",
+        "• Press releases from the last year",
+        "• Newsletter with discounts every week",
+        "• Frequently asked questions about orders",
+        "• Store locator with opening hours",
+    ]
+    assert_filtered("\n".join(menu), "gopher_bullet_lines")
+
+
+def test_lines_trailing_off_with_ellipsis() -> None:
+    teasers = [line.rsplit(" ", 2)[0] + " ..." for line in ARTICLE.split("\n")]
+    assert_filtered("\n".join(teasers), "gopher_ellipsis_lines")
+
+
+def test_symbol_spam() -> None:
+    tags = (
+        "#travel #summer #beach #sunset #holiday #vacation #nature #photo #instagood #love #wanderlust "
+        "#explore #adventure #friends #food #style #happy #fitness #music #art #city #night #coffee #weekend"
+    )
+    assert_filtered(article_with(tags), "gopher_symbol_ratio")
+
+
+def test_numeric_table() -> None:
+    rows = [f"{2000 + i} {i * 37 % 101} {i * 53 % 97}.{i % 10} {i * 7919 % 1000}" for i in range(30)]
+    assert_filtered("The table below lists the figures.\n" + "\n".join(rows), "gopher_alpha_words")
+
+
+def test_lorem_ipsum_placeholder() -> None:
+    filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt."
+    assert_filtered(article_with(filler), "c4_lorem_ipsum")
+
+
+def test_javascript_notice() -> None:
+    notice = (
+        "You need to enable JavaScript in your browser settings to see the full page, the comments "
+        "and the photo gallery of this article about the new town library."
+    )
+    assert_filtered(article_with(notice), "c4_javascript")
+
+
+def test_curly_brackets_of_leftover_code() -> None:
+    assert_filtered(article_with(".footer { color: #333; margin: 0 auto; }"), "c4_curly_bracket")
+
+
+def test_lines_without_terminal_punctuation() -> None:
+    headlines = [line.rstrip(".") for line in ARTICLE.split("\n")]
+    assert_filtered("\n".join(headlines), "fineweb_line_punct")
+
+
+def test_mostly_short_lines() -> None:
+    words = ARTICLE.split()
+    lines = [" ".join(words[i : i + 4]) + "." for i in range(0, len(words), 4)]
+    assert_filtered("\n".join(lines), "fineweb_short_lines")
+
+
+def test_one_repeated_line_in_a_long_article() -> None:
+    share = "Share this article with your friends."
+    assert_filtered(article_with(share, share), "fineweb_char_dup")
+
+
+# ---------------------------------------------------------------- stage behaviour
+
+
+def test_filtered_documents_pass_through_untouched_and_in_order() -> None:
+    docs = [make_doc(ARTICLE, "a", lang="en"), make_doc("too short", "b", lang="en"), make_doc("x", "c")]
+    docs[2].metadata.update({STATUS: Status.FILTERED, REASON: "lang:undetermined"})
+    before = dict(docs[2].metadata)
+    out = list(QualityFilter().run(iter(docs)))
+    assert [d.id for d in out] == ["a", "b", "c"]
+    assert out[0].metadata[STATUS] == Status.KEPT
+    assert out[1].metadata[REASON] == "quality:gopher_min_words"
+    assert out[2].metadata == before
+
+
+def test_stage_survives_pickle_round_trip() -> None:
+    clone = pickle.loads(pickle.dumps(QualityFilter()))
+    [doc] = list(clone.run(iter([make_doc("too short", lang="de")])))
+    assert doc.metadata[REASON] == "quality:gopher_min_words"
