@@ -43,6 +43,8 @@ LANG_SCORE = "lang_score"
 CONTENT_TYPE = "content_type"  # "html" (needs extract) or "text"
 PII_COUNTS = "pii_counts"  # {"email": 2, "phone": 1, ...}
 ORDER = "order"  # (task, sequence) position in input order; the dedup tie-break
+CONTENT_KEY = "content_key"  # 16-byte hash of the dedup-normalised text (exact dedup)
+MINHASH = "minhash"  # MinHash signature, little-endian uint32 values (near dedup)
 
 
 def document_id(source_uri: str, locator: str | int) -> str:

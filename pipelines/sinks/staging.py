@@ -22,11 +22,13 @@ from datatrove.pipeline.base import PipelineStep
 from schemas.config import PII_TYPES
 from schemas.document import (
     AGREEMENT_ID,
+    CONTENT_KEY,
     CONTENT_SHA256,
     CONTENT_TYPE,
     LANG,
     LANG_SCORE,
     LICENSE,
+    MINHASH,
     ORDER,
     PII_COUNTS,
     REASON,
@@ -39,8 +41,6 @@ from schemas.document import (
 )
 from schemas.records import STAGED_SCHEMA
 
-CONTENT_KEY = "content_key"
-MINHASH = "minhash"
 BATCH_ROWS = 2048
 # Metadata stored in its own column; everything else goes to the JSON column `extra`.
 _COLUMNS = {

@@ -18,17 +18,22 @@ What each detector takes, and what it leaves alone
   dotted number such as ``1.2.3.4.5``), and IPv6 validated by :mod:`ipaddress`. Addresses that
   name no host are left: unspecified (``0.0.0.0``, ``::``), loopback, multicast and reserved ranges
   (which hold the broadcast address and netmasks such as ``255.255.255.0``); a dotted quad right
-  after a version or section word (``Version 1.2.3.4``, ``§ 1.2.3.4``) is left too.
+  after a version or section word (``Version 1.2.3.4``, ``§ 1.2.3.4``) is left too; a four-part
+  version number after a product name (``Firefox 115.0.2.1``) is taken for an address.
 - **phone**: numbers that start like a phone number: international ``+CC`` / ``(+CC)`` / ``00CC``
   (8-15 digits, an optional ``(0)``), or national with a trunk ``0`` (German ``030 ...``,
   Hungarian ``06 ...``, Dutch ``020 ...`` / ``06-...``; 8-13 digits), groups separated by single
-  spaces, ``-`` or ``/`` and parentheses around an area code; and North American ``(415)
-  555-2671`` / ``415-555-2671``. A national number written without any separator needs a phone
+  spaces, ``-`` or ``/`` and parentheses around an area code; +1 and +7 numbers have exactly 11
+  digits. North American ``(415) 555-2671`` / ``415-555-2671`` / ``713.853.3102`` /
+  ``1-876-499-0169`` too. A national or ``00`` number written without any separator needs a phone
   word (Tel., Telefon, phone, Fax, mobil, telefoon, telefon, ...) shortly before it. Never: dates
-  (``06/12/2024``, ``2024-01-15``; dots are not phone separators, so ``15.01.2024`` and
-  ``1.299,00`` never start one), amounts followed by a currency or ``%``, numbers after ``ISBN``,
-  numbers whose first national group is a lone ``0`` (ISBN-10 ``0-306-40615-2``), more than six
-  groups (tables of figures), years, postcodes and other short numbers (too few digits).
+  (``06/12/2024``, ``2024-01-15``, ``06 12 2024``; dots are not separators of European numbers, so
+  ``15.01.2024`` and ``1.299,00`` never start one), amounts followed by a currency or ``%``,
+  numbers after a book, tax, court, bank, article, order or invoice number word (``ISBN``,
+  ``Steuernummer``, ``Az.``, ``Konto``, ``Bestellnummer``, ...), national numbers whose first group
+  is a lone ``0`` (ISBN-10 ``0-306-40615-2``) or made of digit pairs other than the ten digits of
+  ``06 12 34 56 78`` (lottery numbers), more than six groups (tables of figures), years, postcodes
+  and other short numbers (too few digits).
 - **iban**: country code, check digits and BBAN, compact or in groups separated by single
   spaces, of the exact length that the ISO 13616 registry gives the country (DE 22, NL 18, HU 28,
   ...; :data:`IBAN_LENGTHS`) and passing the mod-97 check.
@@ -39,8 +44,15 @@ What each detector takes, and what it leaves alone
   digits, ISO 7064 MOD 11,10 and the rule that exactly one digit of the first ten occurs two or
   three times; keywords Steuer-ID, Steueridentifikationsnummer, Identifikationsnummer, IdNr).
 
-Measured on ``shared/data/lang`` (every line of de, hu, nl and en: 11,650 real sentences
-with dates, prices, years, section numbers and ordinary numbers): no replacement at all.
+Measured
+--------
+Over every line of ``shared/data/lang/{de,hu,nl,en}.jsonl`` (11,712 real sentences with dates,
+prices, years, section numbers and ordinary numbers) the detectors find 42 items, each checked by
+hand and each real: 16 e-mails, 24 phone numbers and one IP in the English Enron mails of the UD
+treebank, one IP in German. On the extracted text of the 189 real web pages in
+``shared/data/web`` (cc_docs, fundus, trafilatura; 1.1 M characters) they find 10 e-mails and 11
+phone numbers (contact boxes and imprints), all real. Speed: about 4-5 MB of text per second
+(one core) on Common Crawl documents.
 """
 
 from __future__ import annotations
@@ -141,10 +153,10 @@ IBAN_LENGTHS = {
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})\d\d(?=[ \u00a0]?[A-Z0-9])")
 
 # ---------------------------------------------------------------- national ids
-_BSN_WORD = re.compile(r"(?i)\b(?:bsn|burgerservicenummer|sofi-?\s?nummer|citizen service number)")
-_TAJ_WORD = re.compile(r"(?i)\b(?:taj|társadalombiztosítási azonosító jel)")
-_STEUER_ID_WORD = re.compile(
-    r"(?i)\b(?:steuer-?\s?id|steuer-?identifikationsnummer|identifikationsnummer|idnr|tax id)"
+_ID_WORD = re.compile(  # one pass over the text for every keyword; the group names the id
+    r"(?i)\b(?=[bcsti])(?:(?P<bsn>bsn|burgerservicenummer|sofi-?\s?nummer|citizen service number)"
+    r"|(?P<taj>taj|társadalombiztosítási azonosító jel)"
+    r"|(?P<steuer_id>steuer-?\s?id|steuer-?identifikationsnummer|identifikationsnummer|idnr|tax id))"
 )
 
 
@@ -304,20 +316,20 @@ def find_ibans(text: str) -> Iterator[tuple[int, int]]:
             yield m.start(), end
 
 
-_NATIONAL_IDS: tuple[tuple[re.Pattern[str], re.Pattern[str], Callable[[str], bool]], ...] = (
-    (_BSN_WORD, _NINE_DIGITS, bsn_is_valid),
-    (_TAJ_WORD, _NINE_DIGITS, taj_is_valid),
-    (_STEUER_ID_WORD, _ELEVEN_DIGITS, steuer_id_is_valid),
-)
+_NATIONAL_IDS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
+    "bsn": (_NINE_DIGITS, bsn_is_valid),
+    "taj": (_NINE_DIGITS, taj_is_valid),
+    "steuer_id": (_ELEVEN_DIGITS, steuer_id_is_valid),
+}
 
 
 def find_national_ids(text: str) -> Iterator[tuple[int, int]]:
-    for keyword, number, is_valid in _NATIONAL_IDS:
-        for k in keyword.finditer(text):
-            window_end = min(len(text), k.end() + ID_WINDOW)
-            for m in number.finditer(text, k.end(), min(len(text), window_end + 40)):
-                if m.start() < window_end and is_valid(re.sub(r"\D", "", m.group())):
-                    yield m.span()
+    for k in _ID_WORD.finditer(text):
+        number, is_valid = _NATIONAL_IDS[k.lastgroup or ""]
+        window_end = min(len(text), k.end() + ID_WINDOW)
+        for m in number.finditer(text, k.end(), min(len(text), window_end + 40)):
+            if m.start() < window_end and is_valid(re.sub(r"\D", "", m.group())):
+                yield m.span()
 
 
 DETECTORS: dict[str, Callable[[str], Iterator[tuple[int, int]]]] = {
