@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 # Task logs belong in the run's log folder; the console shows progress and the summary.
@@ -58,7 +59,18 @@ def summary_table(result: RunResult) -> Table:
     table.add_column("in", justify="right")
     for status in statuses:
         table.add_column(status, justify="right")
-    for lang, counts in sorted(summary.by_lang.items(), key=lambda kv: -sum(kv[1].values())):
+    rows: list[tuple[str, Counter[str]]] = []
+    others: Counter[str] = Counter()
+    other_langs = 0
+    for lang, counts in sorted(summary.by_lang.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+        if counts.get(Status.KEPT) or lang == "und":
+            rows.append((lang, counts))
+        else:
+            others.update(counts)
+            other_langs += 1
+    if other_langs:
+        rows.append((f"{other_langs} other languages", others))
+    for lang, counts in rows:
         table.add_row(lang, str(sum(counts.values())), *(str(counts.get(s, 0)) for s in statuses))
     table.add_section()
     table.add_row(
