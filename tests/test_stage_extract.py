@@ -38,13 +38,16 @@ Straßenbahnen, Radfahrerinnen und Fußgänger, die den breiten Gehweg auf der S
 NO_MAIN_TEXT = {
     "empty_string": "",
     "empty_body": "<html><head><title>Nichts</title></head><body></body></html>",
-    "script_and_image_only": "<html><head><script>var a = 1;</script></head><body><img src='a.png'></body></html>",
+    "script_and_image_only": "<html><head><script>var a;</script></head><body><img src=a.png></body></html>",
 }
 
 
 def _gold_pages(shared_data: Path) -> list[tuple[dict, str]]:
     folder = shared_data / "web" / "html" / "trafilatura"
-    return [(g, decode_file((folder / g["file"]).read_bytes())) for g in read_jsonl(folder / "gold_snippets.jsonl")]
+    return [
+        (g, decode_file((folder / g["file"]).read_bytes()))
+        for g in read_jsonl(folder / "gold_snippets.jsonl")
+    ]
 
 
 def test_snippet_f1_on_real_pages(shared_data) -> None:
@@ -149,6 +152,16 @@ def test_timeout_outside_the_main_thread_is_checked_afterwards(monkeypatch) -> N
     worker.start()
     worker.join(timeout=10)
     assert out[0].metadata[REASON] == "extract:timeout"
+
+
+def test_oversized_page_is_quarantined_unparsed(monkeypatch) -> None:
+    monkeypatch.setattr(extract, "extract_main_text", _slow_extraction)  # must not be called
+    huge = "<html><body>" + "<p>Absatz</p>" * (extract.MAX_HTML_CHARS // 13 + 1) + "</body></html>"
+    started = time.monotonic()
+    (doc,) = HtmlExtractor().run(iter([make_doc(huge, content_type="html")]))
+    assert time.monotonic() - started < 1.0
+    assert doc.metadata[STATUS] == Status.QUARANTINED
+    assert doc.metadata[REASON] == "extract:too_large"
 
 
 def test_extractor_failure_quarantines_the_page(monkeypatch) -> None:

@@ -18,7 +18,10 @@ from tests.conftest import make_doc, read_jsonl
         ("Hallo Welt", "Hallo Welt"),
         ("  Hallo \t  Welt  ", "Hallo Welt"),
         ("a\u00a0b\u2003c\u3000d\u202fe", "a b c d e"),
-        ("Zeile 1\r\nZeile 2\rZeile 3\u2028Zeile 4\x85Zeile 5", "Zeile 1\nZeile 2\nZeile 3\nZeile 4\nZeile 5"),
+        (
+            "Zeile 1\r\nZeile 2\rZeile 3\u2028Zeile 4\x85Zeile 5",
+            "Zeile 1\nZeile 2\nZeile 3\nZeile 4\nZeile 5",
+        ),
         ("Absatz 1\n\n\n\n\nAbsatz 2", "Absatz 1\n\nAbsatz 2"),
         ("Absatz 1\n \n\t\n \nAbsatz 2", "Absatz 1\n\nAbsatz 2"),
         ("  eins  \n   zwei\t\n", "eins\nzwei"),

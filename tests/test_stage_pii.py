@@ -104,11 +104,13 @@ CASES = [
     (
         "2023. január 15-én 1 234 567 Ft-ot fizetett, érdeklődni a 06-1-234-5678 számon vagy a "
         "kovacs.janos@pelda.hu címen lehet.",
-        "2023. január 15-én 1 234 567 Ft-ot fizetett, érdeklődni a <PHONE> számon vagy a <EMAIL> címen lehet.",
+        "2023. január 15-én 1 234 567 Ft-ot fizetett, érdeklődni a <PHONE> számon vagy a <EMAIL> címen "
+        "lehet.",
     ),
     # Dutch
     (
-        f"Mijn BSN is {BSN}, bel me op 06-12345678 of +31 20 123 4567; IBAN {group(IBAN_NL, (4, 4, 4, 4, 2))}.",
+        f"Mijn BSN is {BSN}, bel me op 06-12345678 of +31 20 123 4567; "
+        f"IBAN {group(IBAN_NL, (4, 4, 4, 4, 2))}.",
         "Mijn BSN is <NATIONAL_ID>, bel me op <PHONE> of <PHONE>; IBAN <IBAN>.",
     ),
     (
@@ -268,7 +270,7 @@ VERIFIED_REAL_FINDINGS = Counter(
     }
 )
 DATE_PRICE_OR_NUMBER = re.compile(
-    r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,3}(?:[.,  ]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|Ft|%)?|\d+"
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,3}(?:[., \u00a0]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|Ft|%)?|\d+"
 )
 
 

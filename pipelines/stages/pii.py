@@ -37,12 +37,13 @@ What each detector takes, and what it leaves alone
 - **iban**: country code, check digits and BBAN, compact or in groups separated by single
   spaces, of the exact length that the ISO 13616 registry gives the country (DE 22, NL 18, HU 28,
   ...; :data:`IBAN_LENGTHS`) and passing the mod-97 check.
-- **national_id**: only near a keyword (within :data:`ID_WINDOW` characters after it) and only
-  with a valid check digit: Dutch BSN (9 digits, 11-check; keywords BSN, burgerservicenummer,
-  sofinummer), Hungarian TAJ (9 digits, CDV: weights 3,7,3,7,... on the first eight digits, sum
-  mod 10; keywords TAJ, tajszám, társadalombiztosítási azonosító jel), German Steuer-ID (11
-  digits, ISO 7064 MOD 11,10 and the rule that exactly one digit of the first ten occurs two or
-  three times; keywords Steuer-ID, Steueridentifikationsnummer, Identifikationsnummer, IdNr).
+- **national_id**: only the first number after a keyword (starting within :data:`ID_WINDOW`
+  characters of it, not part of a longer number) and only with a valid check digit: Dutch BSN
+  (9 digits, 11-check; keywords BSN, burgerservicenummer, sofinummer), Hungarian TAJ (9 digits,
+  CDV: weights 3,7,3,7,... on the first eight digits, sum mod 10; keywords TAJ, tajszám,
+  társadalombiztosítási azonosító jel), German Steuer-ID (11 digits, ISO 7064 MOD 11,10 and the
+  rule that exactly one digit of the first ten occurs two or three times; keywords Steuer-ID,
+  Steueridentifikationsnummer, Identifikationsnummer, IdNr).
 
 Measured
 --------
@@ -79,7 +80,7 @@ PLACEHOLDERS = {
 }
 PRIORITY = ("email", "iban", "national_id", "ip", "phone")  # who wins when two findings overlap
 URL_BLIND = frozenset({"phone", "iban", "national_id"})  # types never looked for inside a URL
-ID_WINDOW = 50  # characters after a national-id keyword in which the number must start
+ID_WINDOW = 50  # characters after a national-id keyword in which its number must start
 CONTEXT_WINDOW = 25  # characters before a number searched for a phone / version / ISBN word
 
 _SP = "[ \u00a0\u202f]"  # a space as it appears between digit groups (before or after normalisation)
@@ -161,10 +162,11 @@ _ID_WORD = re.compile(  # one pass over the text for every keyword; the group na
 
 
 def _digit_run(length: int) -> re.Pattern[str]:
-    """``length`` digits, each pair optionally split by one space, dot or hyphen, standing alone."""
+    """``length`` digits, each pair optionally split by one space, dot, hyphen or slash, standing alone."""
     return re.compile(rf"(?<![\w.,-])\d(?:[ .\-/]?\d){{{length - 1}}}(?![\w]|[ .\-/]?\d)")
 
 
+_DIGIT = re.compile(r"\d")
 _NINE_DIGITS = _digit_run(9)
 _ELEVEN_DIGITS = _digit_run(11)
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
@@ -324,12 +326,13 @@ _NATIONAL_IDS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
 
 
 def find_national_ids(text: str) -> Iterator[tuple[int, int]]:
+    """The first number after an id keyword, if it starts within :data:`ID_WINDOW` and its check holds."""
     for k in _ID_WORD.finditer(text):
         number, is_valid = _NATIONAL_IDS[k.lastgroup or ""]
-        window_end = min(len(text), k.end() + ID_WINDOW)
-        for m in number.finditer(text, k.end(), min(len(text), window_end + 40)):
-            if m.start() < window_end and is_valid(re.sub(r"\D", "", m.group())):
-                yield m.span()
+        first_digit = _DIGIT.search(text, k.end(), k.end() + ID_WINDOW)
+        m = first_digit and number.match(text, first_digit.start())
+        if m and is_valid(re.sub(r"\D", "", m.group())):
+            yield m.span()
 
 
 DETECTORS: dict[str, Callable[[str], Iterator[tuple[int, int]]]] = {
