@@ -17,6 +17,7 @@ import argparse
 import gzip
 import json
 import os
+import random
 import tempfile
 import time
 from itertools import cycle
@@ -35,28 +36,43 @@ TARGET_CHARS = 2500
 
 
 def build_corpus(folder: Path, n_docs: int, n_files: int) -> list[Path]:
-    """``n_docs`` documents of ~2.5 KB, round-robin over the four languages, in ``n_files`` files."""
+    """``n_docs`` documents of ~2.5 KB, round-robin over the four languages, in ``n_files`` files.
+
+    The first documents of a language are consecutive lines of one source; once those are used
+    up, documents are random draws of lines from the whole language file (fixed seed), so the
+    corpus stays realistic in size without turning into near duplicates of itself.
+    """
     documents: dict[str, list[str]] = {}
+    lines: dict[str, list[str]] = {}
     for lang in ("de", "hu", "nl", "en"):
+        text = (LANG_DIR / f"{lang}.jsonl").read_text(encoding="utf-8")
+        rows = [json.loads(line) for line in text.splitlines()]
+        lines[lang] = [row["text"] for row in rows]
         docs, current, source = [], [], None
-        for line in (LANG_DIR / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        for row in rows:
             if row["source"] != source or sum(map(len, current)) > TARGET_CHARS:
                 if sum(map(len, current)) > 400:
-                    docs.append(" ".join(current))
+                    docs.append("\n".join(current))
                 current, source = [], row["source"]
             current.append(row["text"])
         documents[lang] = docs
     paths = [folder / f"corpus-{i:03d}.jsonl.gz" for i in range(n_files)]
     handles = [gzip.open(p, "wt", encoding="utf-8") for p in paths]  # noqa: SIM115 - closed below
     langs = cycle(documents)
+    rng = random.Random(1)
     for i in range(n_docs):
         lang = next(langs)
-        docs = documents[lang]
         k = i // len(documents)
-        text = docs[k % len(docs)]
-        if k >= len(docs):  # later passes are made unique so that dedup has the usual little to do
-            text = f"{text} ({k // len(docs)})"
+        if k < len(documents[lang]):
+            text = documents[lang][k]
+        else:
+            drawn, size = [], 0
+            for line in rng.sample(lines[lang], 200):  # without replacement: no repeated lines
+                drawn.append(line)
+                size += len(line)
+                if size >= TARGET_CHARS:
+                    break
+            text = "\n".join(drawn)
         handles[i % n_files].write(json.dumps({"text": text, "url": f"https://bench.example/{i}"}) + "\n")
     for handle in handles:
         handle.close()
