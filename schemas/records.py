@@ -11,7 +11,7 @@ import pyarrow as pa
 from schemas.config import PII_TYPES
 
 PII_COUNTS_TYPE = pa.struct([pa.field(t, pa.int32()) for t in PII_TYPES])
-TIMESTAMP_TYPE = pa.timestamp("s", tz="UTC")
+TIMESTAMP_TYPE = pa.timestamp("ms", tz="UTC")  # Parquet has no seconds unit: ms round-trips
 
 # OUT/data/<lang>/part-XXXXX.parquet: HF-datasets compatible.
 DATA_SCHEMA = pa.schema(

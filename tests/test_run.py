@@ -230,3 +230,55 @@ def test_missing_config_file_exits_2(tmp_path):
     result = cli("--config", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: config file not found: {tmp_path / 'nope.yaml'}"
+
+
+def _sample_ids() -> dict[tuple[str, int], str]:
+    """(file, answer-key locator) -> document id, read with the project's own readers."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from schemas.document import document_id
+
+    corpus = REPO / "samples" / "corpus"
+    ids: dict[tuple[str, int], str] = {}
+    news = corpus / "news.jsonl.gz"
+    offset = 0
+    for line_no, line in enumerate(gzip.decompress(news.read_bytes()).splitlines(keepends=True)):
+        ids[("news.jsonl.gz", line_no)] = document_id(news.as_uri(), offset)
+        offset += len(line)
+    forum = corpus / "forum.parquet"
+    for row in range(pq.ParquetFile(forum).metadata.num_rows):
+        ids[("forum.parquet", row)] = document_id(forum.as_uri(), f"row:{row}")
+    crawl = corpus / "crawl.warc.gz"
+    with crawl.open("rb") as f:
+        iterator = ArchiveIterator(f)
+        for index, record in enumerate(iterator):
+            record.content_stream().read()
+            ids[("crawl.warc.gz", index)] = document_id(crawl.as_uri(), iterator.get_record_offset())
+    return ids
+
+
+def _reason_matches(reason: str | None, expected: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    allowed = expected.split(" (")[0].split(" or ")
+    return any(fnmatchcase(reason or "", pattern) for pattern in allowed)
+
+
+def test_sample_ledger_matches_the_answer_key(sample_runs):
+    """Every record of the embedded sample has the fate `samples/expected.json` gives it."""
+    key = json.loads((REPO / "samples" / "expected.json").read_text())["records"]
+    ids = _sample_ids()
+    rows = {r["id"]: r for r in ledger(sample_runs[2]).to_pylist()}
+    assert len(rows) == len(key)
+    id_of_key = {entry["key"]: ids[(entry["file"], entry["locator"])] for entry in key}
+    wrong = []
+    for entry in key:
+        row = rows[ids[(entry["file"], entry["locator"])]]
+        status, expected = entry["expected_status"], entry["expected_reason"]
+        if expected.startswith("optout:"):
+            status, expected = "kept", ""  # the sample config runs no opt-out check
+        if row["status"] != status or (expected and not _reason_matches(row["reason"], expected)):
+            wrong.append((entry["key"], status, expected, row["status"], row["reason"]))
+        elif status == "duplicate" and row["duplicate_of"] != id_of_key[entry["duplicate_of"]]:
+            wrong.append((entry["key"], "duplicate_of", entry["duplicate_of"], row["duplicate_of"]))
+    assert not wrong, wrong
