@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tarfile
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -77,7 +78,6 @@ def _finalize_ledger(
     target = out / "ledger"
     target.mkdir(parents=True, exist_ok=True)
     ids: list[pa.Array] = []
-    shards_used: set[str] = set()
     for part in sorted(ledger_parts.glob("*.parquet")):
         table = pq.read_table(part)
         shard_col = table["shard"].to_pylist()
@@ -85,7 +85,6 @@ def _finalize_ledger(
         missing = [s for s, f in zip(shard_col, final, strict=True) if s is not None and f is None]
         if missing:
             raise ConservationError(f"ledger names a shard that was never written: {missing[0]}")
-        shards_used.update(f for f in final if f is not None)
         table = table.set_column(table.schema.get_field_index("shard"), "shard", pa.array(final, pa.string()))
         pq.write_table(table, target / f"part-{part.stem}.parquet", compression="zstd")
         summary.add_ledger(table)
@@ -94,7 +93,6 @@ def _finalize_ledger(
         all_ids = pa.concat_arrays(ids)
         if pc.count_distinct(all_ids).as_py() != len(all_ids):
             raise ConservationError("a document id appears more than once in the ledger")
-    return shards_used
 
 
 def _file_entry(out: Path, path: Path) -> dict[str, Any]:
@@ -107,8 +105,6 @@ def _file_entry(out: Path, path: Path) -> dict[str, Any]:
     if path.suffix == ".parquet":
         entry["rows"] = pq.ParquetFile(path).metadata.num_rows
     elif path.suffix == ".tar":
-        import tarfile
-
         with tarfile.open(path) as tar:
             entry["rows"] = sum(1 for m in tar.getmembers() if m.name.endswith(".txt"))
     return entry

@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from pipelines.sinks.batches import BatchedParquetFile
 from pipelines.sinks.shards import SHARD
 from schemas.document import DUPLICATE_OF, LANG, LANG_SCORE, REASON, SOURCE_URI, STATUS, Status
 from schemas.records import LEDGER_SCHEMA
@@ -47,15 +46,9 @@ class LedgerWriter(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         path = Path(self.ledger_dir) / f"{rank:05d}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(path, LEDGER_SCHEMA, compression="zstd") as writer:
-            rows: list[dict[str, Any]] = []
+        with BatchedParquetFile(path, LEDGER_SCHEMA, BATCH_ROWS) as ledger:
             for doc in data:
-                rows.append(ledger_row(doc))
-                self.stat_update(rows[-1]["status"])
-                if len(rows) >= BATCH_ROWS:
-                    writer.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA))
-                    rows.clear()
+                row = ledger_row(doc)
+                ledger.append(row)
+                self.stat_update(row["status"])
                 yield doc
-            if rows:
-                writer.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA))

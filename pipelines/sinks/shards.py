@@ -15,13 +15,11 @@ import json
 import tarfile
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from pipelines.sinks.batches import BatchedParquetFile
 from pipelines.sinks.staging import document_row
 from schemas.document import LANG, is_kept
 from schemas.records import DATA_SCHEMA
@@ -104,9 +102,7 @@ class RollingShardWriter(PipelineStep):
 class _ParquetShard(_ShardFile):
     def __init__(self, path: Path):
         super().__init__(path)
-        self.writer = pq.ParquetWriter(path, DATA_SCHEMA, compression="zstd")
-        self.rows: list[dict[str, Any]] = []
-        self.pending_bytes = 0
+        self.file = BatchedParquetFile(path, DATA_SCHEMA, ROW_GROUP_ROWS, ROW_GROUP_BYTES)
 
 
 class ParquetShardWriter(RollingShardWriter):
@@ -126,25 +122,14 @@ class ParquetShardWriter(RollingShardWriter):
     def add(self, shard: _ShardFile, doc: Document) -> None:
         assert isinstance(shard, _ParquetShard)
         row = document_row(doc)
-        shard.rows.append({field.name: row[field.name] for field in DATA_SCHEMA})
-        shard.pending_bytes += len(doc.text)
-        if len(shard.rows) >= ROW_GROUP_ROWS or shard.pending_bytes >= ROW_GROUP_BYTES:
-            self._flush(shard)
+        shard.file.append({field.name: row[field.name] for field in DATA_SCHEMA}, nbytes=len(doc.text))
 
     def annotate(self, doc: Document, shard: _ShardFile) -> None:
         doc.metadata[SHARD] = shard.path.relative_to(self.parts_dir).as_posix()
 
     def close(self, shard: _ShardFile) -> None:
         assert isinstance(shard, _ParquetShard)
-        self._flush(shard)
-        shard.writer.close()
-
-    @staticmethod
-    def _flush(shard: _ParquetShard) -> None:
-        if shard.rows:
-            shard.writer.write_table(pa.Table.from_pylist(shard.rows, schema=DATA_SCHEMA))
-            shard.rows.clear()
-            shard.pending_bytes = 0
+        shard.file.close()
 
 
 class _TarShard(_ShardFile):

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from pipelines.sinks.batches import BatchedParquetFile
 from schemas.config import PII_TYPES
 from schemas.document import (
     AGREEMENT_ID,
@@ -115,18 +116,10 @@ class StagedWriter(PipelineStep):
         self.staging_dir = staging_dir
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        path = staged_path(self.staging_dir, rank)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(path, STAGED_SCHEMA, compression="zstd") as writer:
-            batch: list[dict[str, Any]] = []
+        with BatchedParquetFile(staged_path(self.staging_dir, rank), STAGED_SCHEMA, BATCH_ROWS) as staged:
             for doc in data:
-                batch.append(document_row(doc))
-                if len(batch) >= BATCH_ROWS:
-                    writer.write_table(pa.Table.from_pylist(batch, schema=STAGED_SCHEMA))
-                    batch.clear()
+                staged.append(document_row(doc))
                 yield doc
-            if batch:
-                writer.write_table(pa.Table.from_pylist(batch, schema=STAGED_SCHEMA))
 
 
 def read_staged(staging_dir: str | Path, rank: int) -> Iterator[Document]:
