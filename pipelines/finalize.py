@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from schemas.config import PII_TYPES
 from schemas.document import Status
 
 FINAL_NAMES = {"data": ("part", 5, "parquet"), "webdataset": ("shard", 6, "tar")}
@@ -34,6 +35,7 @@ class RunSummary:
     by_status: Counter[str] = field(default_factory=Counter)
     by_lang: dict[str, Counter[str]] = field(default_factory=dict)
     reasons: Counter[str] = field(default_factory=Counter)
+    pii: Counter[str] = field(default_factory=Counter)  # redactions per type in kept documents
     data_rows: int = 0
 
     def add_ledger(self, table: pa.Table) -> None:
@@ -44,6 +46,9 @@ class RunSummary:
         for row in table.group_by(["reason"]).aggregate([("id", "count")]).to_pylist():
             if row["reason"]:
                 self.reasons[row["reason"]] += row["id_count"]
+        kept = table.filter(pc.equal(table["status"], str(Status.KEPT)))["pii_counts"].combine_chunks()
+        for pii_type in PII_TYPES:
+            self.pii[pii_type] += pc.sum(pc.struct_field(kept, pii_type)).as_py() or 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +56,7 @@ class RunSummary:
             **{str(s): self.by_status.get(str(s), 0) for s in Status},
             "by_language": {lang: dict(sorted(c.items())) for lang, c in sorted(self.by_lang.items())},
             "reasons": dict(sorted(self.reasons.items())),
+            "pii_redactions": {t: self.pii.get(t, 0) for t in PII_TYPES},
         }
 
 

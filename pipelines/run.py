@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print(summary_table(result))
     if result.summary.reasons:
         console.print(reasons_table(result))
+    if any(result.summary.pii.values()):
+        redactions = ", ".join(f"{t} {n}" for t, n in result.summary.pii.items() if n)
+        console.print(f"PII redacted in kept documents: {redactions}", markup=False)
     console.print(
         f"data: {result.output / 'data'}   ledger: {result.output / 'ledger'}   manifest: "
         f"{result.output / 'manifest.json'}",

@@ -44,6 +44,7 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("lang_score", pa.float32()),
         pa.field("n_chars", pa.int64()),
         pa.field("shard", pa.string()),
+        pa.field("pii_counts", PII_COUNTS_TYPE),  # redactions per type (extends the contract's columns)
     ]
 )
 

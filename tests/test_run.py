@@ -114,6 +114,22 @@ def test_sample_pii_is_redacted(sample_runs):
     assert "@example" not in texts
 
 
+def test_sample_pii_counts_match_the_answer_key(sample_runs):
+    """Redactions per type, summed over kept documents in the ledger, equal the planted PII values."""
+    key = json.loads((REPO / "samples" / "expected.json").read_text())["records"]
+    kept = [entry for entry in key if entry["expected_status"] == "kept"]
+    planted = Counter(p["type"] for entry in kept for p in entry.get("pii", []))
+    rows = ledger(sample_runs[2]).to_pylist()
+    counted: Counter[str] = Counter()
+    for row in rows:
+        if row["status"] == "kept" and row["pii_counts"]:
+            counted.update({t: n for t, n in row["pii_counts"].items() if n})
+    assert counted == planted
+    manifest = json.loads((sample_runs[2] / "manifest.json").read_text())
+    reported = manifest["counts"]["pii_redactions"]
+    assert reported == {t: planted.get(t, 0) for t in reported}
+
+
 def test_same_data_files_for_any_worker_count(sample_runs):
     one, two = data_digests(sample_runs[1]), data_digests(sample_runs[2])
     assert one and one == two

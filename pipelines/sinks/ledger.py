@@ -14,7 +14,8 @@ from datatrove.pipeline.base import PipelineStep
 
 from pipelines.sinks.batches import BatchedParquetFile
 from pipelines.sinks.shards import SHARD
-from schemas.document import DUPLICATE_OF, LANG, LANG_SCORE, REASON, SOURCE_URI, STATUS, Status
+from pipelines.sinks.staging import pii_counts_row
+from schemas.document import DUPLICATE_OF, LANG, LANG_SCORE, PII_COUNTS, REASON, SOURCE_URI, STATUS, Status
 from schemas.records import LEDGER_SCHEMA
 
 BATCH_ROWS = 8192
@@ -33,6 +34,7 @@ def ledger_row(doc: Document) -> dict[str, Any]:
         "lang_score": meta.get(LANG_SCORE),
         "n_chars": len(doc.text),
         "shard": meta.get(SHARD) if status == Status.KEPT else None,
+        "pii_counts": pii_counts_row(meta.get(PII_COUNTS)),
     }
 
 

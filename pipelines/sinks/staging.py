@@ -75,7 +75,7 @@ def _timestamp(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def _pii_counts(value: dict[str, int] | None) -> dict[str, int] | None:
+def pii_counts_row(value: dict[str, int] | None) -> dict[str, int] | None:
     if not value:
         return None
     return {t: int(value.get(t, 0)) for t in PII_TYPES}
@@ -88,7 +88,7 @@ def document_row(doc: Document) -> dict[str, Any]:
     row["text"] = doc.text
     row["status"] = str(meta.get(STATUS, Status.KEPT))
     row["retrieved_at"] = _timestamp(row["retrieved_at"])
-    row["pii_counts"] = _pii_counts(row["pii_counts"])
+    row["pii_counts"] = pii_counts_row(row["pii_counts"])
     extra = {k: v for k, v in meta.items() if k not in _STRUCTURED}
     row["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False, default=str) if extra else None
     return row
