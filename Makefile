@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
@@ -26,6 +26,17 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# datatrove's processing extras clash with ours (two `fasttext` modules): the reference gets its own venv.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	echo '*' > $(BENCH_VENV)/.gitignore
+	$(BENCH_VENV)/bin/python -m pip install 'datatrove[processing]>=0.10,<0.11' spacy orjson pyarrow
+	touch $@
+
+bench: install $(BENCH_VENV)/.installed
+	$(BIN)/python benchmarks/speed_vs_datatrove.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -1,15 +1,23 @@
 """The ``files`` connector: list the files behind an fsspec URL or glob and plan them as input units.
 
-An :class:`InputUnit` is one piece of input that one task reads; the list of units
-depends only on the input (never on the number of workers), which keeps document
-order, ids and output files the same for every engine and worker count.
+An :class:`InputUnit` is one piece of input that one task reads: a whole file, or a byte
+range of a large one (see :mod:`connectors.splits`). The list of units depends only on
+the input (never on the number of workers), which keeps document order, ids and output
+files the same for every engine and worker count.
+
+Any fsspec URL works through the same code path: local paths, ``s3://`` (s3fs; endpoint
+and credentials from ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+``AWS_DEFAULT_REGION``), ``http(s)://`` (fsspec's HTTP filesystem, aiohttp; globs need an
+HTML index page with links) and ``hf://`` (huggingface_hub's ``HfFileSystem``; ``HF_TOKEN``
+for private repositories). Listing and opening are retried on throttling (see
+:mod:`connectors.retry`).
 """
 
 from __future__ import annotations
 
 import glob as globlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +25,8 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from schemas.config import FilesSource
+from connectors.retry import RetryPolicy, is_transient, one_line, with_retries
+from schemas.config import FilesSource, Retries
 
 # Longest suffix first: ".warc.wet.gz" must win over ".gz".
 _EXTENSIONS: tuple[tuple[str, str], ...] = (
@@ -55,7 +64,7 @@ def format_from_name(path: str) -> str | None:
 
 @dataclass(frozen=True)
 class InputUnit:
-    """One file (or, later, one byte range of a file) read by one task."""
+    """One file, or one byte range ``[start, end)`` of a file, read by one task."""
 
     source_index: int
     uri: str  # full URL including the protocol, e.g. file:///data/a.jsonl.gz or s3://bucket/key
@@ -63,6 +72,16 @@ class InputUnit:
     text_field: str
     license: str | None
     retrieved_at: str | None  # ISO-8601 modification time of the object, when the store tells it
+    start: int = 0  # records whose first byte lies in [start, end) belong to this unit
+    end: int | None = None  # None: to the end of the file
+    connector: str = "files"  # the document's `source`
+    provenance: dict[str, str] = field(default_factory=dict, hash=False)  # e.g. publisher, dataset_id
+    storage_options: dict[str, Any] = field(default_factory=dict, hash=False)
+    retries: RetryPolicy = RetryPolicy()
+
+
+def retry_policy(retries: Retries) -> RetryPolicy:
+    return RetryPolicy(retries.attempts, retries.initial_delay_s, retries.max_delay_s)
 
 
 def _full_uri(fs: fsspec.AbstractFileSystem, path: str) -> str:
@@ -79,23 +98,55 @@ def _modified(info: dict[str, Any]) -> str | None:
     return None
 
 
+def unreachable(where: str, url: str, exc: BaseException, policy: RetryPolicy) -> SourceError:
+    """The one-line error for a store that stayed unreachable or refused."""
+    if is_transient(exc):
+        return SourceError(f"{where}: {url} unreachable after {policy.attempts} attempts: {one_line(exc)}")
+    return SourceError(f"{where}: cannot list {url}: {one_line(exc)}")
+
+
+def _list(fs: fsspec.AbstractFileSystem, path: str, url: str) -> list[tuple[str, dict[str, Any]]]:
+    if globlib.has_magic(path):
+        return sorted(fs.glob(path, detail=True).items())
+    info = None if url.endswith("/") else fs.info(path)
+    if info is None or info.get("type") == "directory":
+        return sorted(fs.find(path, detail=True).items())
+    return [(path, info)]
+
+
+def file_units(
+    fs: fsspec.AbstractFileSystem,
+    path: str,
+    info: dict[str, Any],
+    unit: InputUnit,
+    split_mb: float,
+) -> list[InputUnit]:
+    """``unit`` for one file, split into byte ranges when the file is large and its format allows."""
+    from connectors.splits import split_points
+
+    size = info.get("size")
+    if not isinstance(size, int) or size <= split_mb * 1024 * 1024:
+        return [unit]
+    points = with_retries(lambda: split_points(fs, path, size, unit.format, split_mb), unit.retries)
+    ends: list[int | None] = [*points[1:], None]
+    return [replace(unit, start=s, end=e) for s, e in zip(points, ends, strict=True)]
+
+
 def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
     """Expand a ``files`` source into input units, sorted by URI; raise :class:`SourceError` if empty."""
     where = f"sources[{source_index}]"
+    policy = retry_policy(source.retries)
     try:
-        fs, path = url_to_fs(source.url)
+        fs, path = url_to_fs(source.url, **source.storage_options)
         if isinstance(fs, LocalFileSystem):
             path = os.path.abspath(path)  # resolve "..": the URI is part of every document id
-        if globlib.has_magic(path):
-            matches = sorted(fs.glob(path, detail=True).items())
-        elif fs.isdir(path):
-            matches = sorted(fs.find(path, detail=True).items())
-        else:
-            matches = [(path, fs.info(path))]
-    except FileNotFoundError:
+        matches = with_retries(lambda: _list(fs, path, source.url), policy)
+    except FileNotFoundError as exc:
+        if is_transient(exc):
+            raise unreachable(where, source.url, exc, policy) from None
         raise SourceError(f"{where}: no such file or directory: {source.url}") from None
-    except (OSError, ValueError, ImportError) as exc:
-        raise SourceError(f"{where}: cannot list {source.url}: {exc}") from None
+    except Exception as exc:  # stores raise their own types (aiohttp, botocore, huggingface_hub)
+        raise unreachable(where, source.url, exc, policy) from None
 
     units = []
     for path_, info in matches:
@@ -106,16 +157,23 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
             raise SourceError(
                 f"{where}: cannot tell the format of {path_} from its name; set `format` or narrow `url`"
             )
-        units.append(
-            InputUnit(
-                source_index=source_index,
-                uri=_full_uri(fs, path_),
-                format=fmt,
-                text_field=source.text_field,
-                license=source.license,
-                retrieved_at=_modified(info),
-            )
+        unit = InputUnit(
+            source_index=source_index,
+            uri=_full_uri(fs, path_),
+            format=fmt,
+            text_field=source.text_field,
+            license=source.license,
+            retrieved_at=_modified(info),
+            storage_options=dict(source.storage_options),
+            retries=policy,
         )
+        try:
+            units.extend(file_units(fs, path_, info, unit, source.split_mb))
+        except Exception as exc:
+            raise unreachable(where, unit.uri, exc, policy) from None
     if not units:
         raise SourceError(f"{where}: no files match {source.url}")
     return units
+
+
+plan = plan_files  # the connector interface: plan(source, source_index) -> list[InputUnit]

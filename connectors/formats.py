@@ -22,6 +22,7 @@ from typing import IO, Any
 import fsspec
 import pyarrow.parquet as pq
 
+from connectors.retry import RetryPolicy, one_line, with_retries
 from schemas.document import Status
 
 # HTTP headers kept with a web record: what opt-out checks and auditors need.
@@ -101,10 +102,18 @@ def _read_failure(exc: BaseException) -> str:
 # ---------------------------------------------------------------- line- and table-shaped formats
 
 
-def read_jsonl(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
-    offset = 0
+def read_jsonl(
+    stream: IO[bytes], text_field: str, start: int = 0, end: int | None = None
+) -> Iterator[RawRecord]:
+    """Lines whose first byte lies in ``[start, end)``; the locator is the line's byte offset in the file."""
+    offset = start
+    if start:
+        stream.seek(start - 1)
+        offset = start - 1 + len(stream.readline())  # the rest of the line before `start` is another unit's
     try:
         for line in stream:
+            if end is not None and offset >= end:
+                break
             locator, offset = str(offset), offset + len(line)
             if not line.strip():
                 continue
@@ -229,14 +238,23 @@ def _warc_date(value: str | None) -> str | None:
         return None
 
 
-def read_warc(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
-    """WARC, ARC and WET: response / resource / conversion records are documents."""
+def read_warc(
+    stream: IO[bytes], text_field: str, start: int = 0, end: int | None = None
+) -> Iterator[RawRecord]:
+    """WARC, ARC and WET: response / resource / conversion records are documents.
+
+    Reads the records that start in ``[start, end)``; ``start`` must be a record (gzip member) start.
+    """
     from warcio.archiveiterator import ArchiveIterator
 
-    iterator = ArchiveIterator(stream, arc2warc=True)
-    offset = 0
+    if start:
+        stream.seek(start)
+    iterator = ArchiveIterator(stream, arc2warc=True)  # offsets count from the stream position: absolute
+    offset = start
     try:
         for record in iterator:
+            if end is not None and iterator.offset >= end:  # this record's start, before it is read
+                break
             if record.rec_type not in ("response", "resource", "conversion", "revisit"):
                 offset = iterator.get_record_offset()
                 continue  # warcinfo, request, metadata: not documents
@@ -275,7 +293,7 @@ def _warc_document(record: Any, locator: str, payload: bytes) -> RawRecord:
     return web
 
 
-READERS: dict[str, Callable[[IO[bytes], str], Iterator[RawRecord]]] = {
+READERS: dict[str, Callable[..., Iterator[RawRecord]]] = {
     "jsonl": read_jsonl,
     "parquet": read_parquet,
     "csv": read_csv,
@@ -288,16 +306,39 @@ READERS: dict[str, Callable[[IO[bytes], str], Iterator[RawRecord]]] = {
 
 # Formats whose reader handles (per-record) compression itself; the others get fsspec's inferred codec.
 _RAW_FORMATS = {"warc", "arc", "wet", "parquet"}
+# Formats whose reader can read a byte range [start, end) of a file (see connectors.splits).
+RANGE_FORMATS = {"jsonl", "warc", "wet"}
 
 
-def read_records(uri: str, fmt: str, text_field: str) -> Iterator[RawRecord]:
-    """All records of one file, in file order."""
-    compression = None if fmt in _RAW_FORMATS else "infer"
+def read_records(
+    uri: str,
+    fmt: str,
+    text_field: str,
+    start: int = 0,
+    end: int | None = None,
+    storage_options: dict[str, Any] | None = None,
+    retries: RetryPolicy | None = None,
+) -> Iterator[RawRecord]:
+    """The records of one file (those starting in ``[start, end)`` for a split file), in file order.
+
+    Opening is retried on throttling and dropped connections (``retries``); a file that stays
+    unreadable becomes one quarantined record.
+    """
+    ranged = start != 0 or end is not None
+    if ranged and fmt not in RANGE_FORMATS:
+        raise ValueError(f"format {fmt} cannot be read by byte range")
+    compression = None if fmt in _RAW_FORMATS or ranged else "infer"
+
+    def open_stream() -> IO[bytes]:
+        return fsspec.open(uri, "rb", compression=compression, **(storage_options or {})).open()
+
     try:
-        opened = fsspec.open(uri, "rb", compression=compression)
-        stream = opened.open()
-    except (OSError, ValueError) as exc:
-        yield _quarantine("0", "input:unreadable_file", error=str(exc)[:200])
+        stream = with_retries(open_stream, retries or RetryPolicy())
+    except Exception as exc:  # stores raise their own types (aiohttp, botocore, huggingface_hub)
+        yield _quarantine(str(start), "input:unreadable_file", error=one_line(exc, 200))
         return
     with stream:
-        yield from READERS[fmt](stream, text_field)
+        if ranged:
+            yield from READERS[fmt](stream, text_field, start, end)
+        else:
+            yield from READERS[fmt](stream, text_field)

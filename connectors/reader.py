@@ -48,7 +48,16 @@ class SourceReader(PipelineStep):
         unit, limit = self.units[rank], self.limits[rank]
         read = 0
         if limit != 0:
-            for record in read_records(unit.uri, unit.format, unit.text_field):
+            records = read_records(
+                unit.uri,
+                unit.format,
+                unit.text_field,
+                start=unit.start,
+                end=unit.end,
+                storage_options=unit.storage_options,
+                retries=unit.retries,
+            )
+            for record in records:
                 yield self._document(unit, record, (rank << ORDER_TASK_SHIFT) | read)
                 read += 1
                 self.stat_update("documents")
@@ -56,12 +65,15 @@ class SourceReader(PipelineStep):
                     break
         counts = Path(self.counts_dir)
         counts.mkdir(parents=True, exist_ok=True)
-        (counts / f"{rank:05d}.json").write_text(json.dumps({"uri": unit.uri, "documents": read}))
+        (counts / f"{rank:05d}.json").write_text(
+            json.dumps({"uri": unit.uri, "start": unit.start, "documents": read})
+        )
 
     def _document(self, unit: InputUnit, record: RawRecord, order: int) -> Document:
         status, reason = record.fate or (Status.KEPT, None)
         metadata = {
-            SOURCE: "files",
+            **unit.provenance,  # unit-level provenance, e.g. a catalogue's publisher and dataset id
+            SOURCE: unit.connector,
             SOURCE_URI: unit.uri,
             URL: record.url,
             LICENSE: record.license or unit.license,

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from connectors.files import InputUnit, SourceError, plan_files
+from connectors import dcat, files
+from connectors.files import InputUnit, SourceError
 from connectors.reader import SourceReader
 from pipelines.engines import make_engine
 from pipelines.finalize import ConservationError, RunSummary, finalize_run
@@ -66,13 +68,16 @@ def prepare_output(out: Path) -> None:
     (out / ".work").mkdir(parents=True, exist_ok=True)
 
 
+# Each connector module plans its kind of source: plan(source, source_index) -> list[InputUnit].
+PLANNERS: dict[str, Callable[[Any, int], list[InputUnit]]] = {"files": files.plan, "dcat": dcat.plan}
+
+
 def plan_units(config: PipelineConfig) -> list[InputUnit]:
-    units = [unit for i, source in enumerate(config.sources) for unit in plan_files(source, i)]
-    seen: set[str] = set()
+    units = [unit for i, source in enumerate(config.sources) for unit in PLANNERS[source.kind](source, i)]
+    owner: dict[str, int] = {}
     unique = []
-    for unit in units:  # a file matched by two sources is read once
-        if unit.uri not in seen:
-            seen.add(unit.uri)
+    for unit in units:  # a file matched by two sources is read once, as the first source planned it
+        if owner.setdefault(unit.uri, unit.source_index) == unit.source_index:
             unique.append(unit)
     return unique
 
@@ -131,7 +136,7 @@ def run_pipeline(
     if signatures is not None:
         if progress:
             progress("dedup", 0, 1)
-        duplicates = _find_duplicates(config, work, tasks)
+        duplicates = _find_duplicates(config, work, tasks, workers)
         marker = [DuplicateMarker(str(work / "dedup" / "decisions.parquet"))]
         if progress:
             progress("dedup", 1, 1)
@@ -152,7 +157,7 @@ def run_pipeline(
         "started_at": started_at,
         "seconds": round(time.monotonic() - started, 3),
         "duplicates_found": duplicates,
-        "inputs": [unit.uri for unit in units],
+        "inputs": list(dict.fromkeys(unit.uri for unit in units)),  # a split file once
     }
     try:
         summary = finalize_run(output, work, inputs, config.model_dump(mode="json"), run_info)
@@ -162,11 +167,17 @@ def run_pipeline(
     return RunResult(output=output, summary=summary, seconds=time.monotonic() - started)
 
 
-def _find_duplicates(config: PipelineConfig, work: Path, tasks: int) -> int:
+def _find_duplicates(config: PipelineConfig, work: Path, tasks: int, workers: int) -> int:
+    """Run-wide dedup decisions; the LSH bands of a big run are spread over ``workers`` processes."""
     from pipelines.stages.dedup import find_duplicates
 
     keys = read_dedup_keys(work / "staged", tasks)
+    (work / "dedup").mkdir(parents=True, exist_ok=True)
     duplicates = find_duplicates(
-        keys, near=near_dedup_params(config), exact=config.stage("exact_dedup") is not None
+        keys,
+        near=near_dedup_params(config),
+        exact=config.stage("exact_dedup") is not None,
+        workers=workers,
+        scratch=work / "dedup",
     )
     return write_decisions(duplicates, keys, work / "dedup" / "decisions.parquet")

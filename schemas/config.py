@@ -7,6 +7,7 @@ environment variables instead.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,30 @@ class _Strict(BaseModel):
 # ---------------------------------------------------------------- sources
 
 
+# storage_options keys that would put a credential into a config file.
+_SECRET_KEY = re.compile(r"(^|_)(key|secret|token|password|passwd|credentials?)($|_)", re.I)
+_SECRET_ALLOWED = {"anon", "requester_pays", "use_ssl", "endpoint_url", "region_name"}
+
+
+def _secret_keys(options: Any, prefix: str = "storage_options") -> list[str]:
+    found: list[str] = []
+    if isinstance(options, dict):
+        for key, value in options.items():
+            path = f"{prefix}.{key}"
+            if str(key) not in _SECRET_ALLOWED and _SECRET_KEY.search(str(key)):
+                found.append(path)
+            found.extend(_secret_keys(value, path))
+    return found
+
+
+class Retries(_Strict):
+    """Bounded retries with exponential backoff on throttling (S3 SlowDown/503, HTTP 429/5xx)."""
+
+    attempts: Annotated[int, Field(ge=1, le=20)] = 5  # tries in all, the first included
+    initial_delay_s: Annotated[float, Field(ge=0, le=60)] = 0.5
+    max_delay_s: Annotated[float, Field(ge=0, le=600)] = 30.0
+
+
 class FilesSource(_Strict):
     """Files behind any fsspec URL or glob: local paths, ``s3://``, ``https://``, ``hf://``."""
 
@@ -40,9 +65,46 @@ class FilesSource(_Strict):
     format: Format | None = None  # default: from the file extension
     text_field: str = "text"  # jsonl / parquet / csv column holding the text
     license: str | None = None  # licence of records that do not carry their own
+    # Non-secret fsspec options (endpoint_url, anon, client_kwargs.region_name, ...); credentials come
+    # from the standard environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...).
+    storage_options: dict[str, Any] = {}
+    retries: Retries = Retries()
+    # Uncompressed JSONL and WARC/WET files larger than this are read by several tasks (byte ranges).
+    split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_secrets(cls, options: dict[str, Any]) -> dict[str, Any]:
+        secrets = _secret_keys(options)
+        if secrets:
+            raise ValueError(
+                f"{', '.join(secrets)} looks like a secret; never put credentials in a config: "
+                "set them as environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                "AWS_SESSION_TOKEN, HF_TOKEN, ...)"
+            )
+        return options
 
 
-Source = Annotated[FilesSource, Field(discriminator="kind")]
+CKAN_FORMATS = ("jsonl", "csv", "parquet", "html", "text", "warc")
+
+
+class DcatSource(_Strict):
+    """A CKAN / DCAT-AP catalogue: datasets found by ``package_search``, their resources read as files."""
+
+    kind: Literal["dcat"]
+    endpoint: Annotated[str, Field(pattern=r"^https?://")]  # CKAN base URL (``/api/3/action`` is added)
+    query: str = "*:*"  # CKAN ``q`` (Solr syntax)
+    fq: str | None = None  # CKAN filter query, e.g. ``res_format:CSV organization:destatis``
+    formats: Annotated[list[Format], Field(min_length=1)] = list(CKAN_FORMATS)  # resource formats to read
+    licenses: list[str] | None = None  # allowed dataset licence ids (or titles); None: any licence
+    rows: Annotated[int, Field(ge=1, le=1000)] = 100  # page size of package_search
+    max_datasets: Annotated[int, Field(ge=1)] | None = None
+    text_field: str = "text"
+    retries: Retries = Retries()
+    split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
+
+
+Source = Annotated[FilesSource | DcatSource, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------- stages
@@ -50,6 +112,20 @@ Source = Annotated[FilesSource, Field(discriminator="kind")]
 
 class _Stage(_Strict):
     enabled: bool = True
+
+
+class OptOutStage(_Stage):
+    """TDM opt-outs (TDMRep, robots.txt, X-Robots-Tag noai); see ``pipelines/stages/optout.py``.
+
+    Runs on the raw HTML, so it must come before ``extract``. Policies are offline files:
+    ``<host>.json`` (tdmrep.json) in ``tdmrep_dir``, ``<host>.txt`` (robots.txt) in ``robots_dir``.
+    """
+
+    kind: Literal["optout"]
+    agents: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
+    robots_dir: Annotated[str, Field(min_length=1)] | None = None  # folder or fsspec URL
+    tdmrep_dir: Annotated[str, Field(min_length=1)] | None = None  # folder or fsspec URL
+    x_robots_directives: list[Literal["noai", "noimageai"]] = ["noai", "noimageai"]
 
 
 class ExtractStage(_Stage):
@@ -89,7 +165,8 @@ class NearDedupStage(_Stage):
 
 
 Stage = Annotated[
-    ExtractStage
+    OptOutStage
+    | ExtractStage
     | NormalizeStage
     | LanguageStage
     | QualityStage
@@ -138,6 +215,17 @@ class PipelineConfig(_Strict):
             raise ValueError(
                 f"stage {late[0]!r} comes after a dedup stage; "
                 "dedup runs over the whole run and must come last"
+            )
+        return stages
+
+    @field_validator("stages")
+    @classmethod
+    def _optout_before_extract(cls, stages: list[Any]) -> list[Any]:
+        kinds = [s.kind for s in stages]
+        if "optout" in kinds and "extract" in kinds and kinds.index("optout") > kinds.index("extract"):
+            raise ValueError(
+                f"stages[{kinds.index('optout')}] 'optout' comes after stages[{kinds.index('extract')}] "
+                "'extract'; opt-out checks read the raw HTML (meta tags) and must run before extraction"
             )
         return stages
 

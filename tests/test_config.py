@@ -33,6 +33,7 @@ def test_sample_config_has_every_stage_in_order():
     config = load_config(REPO / "configs" / "sample.yaml")
     assert config.name == "sample"
     assert [s.kind for s in config.stages] == [
+        "optout",
         "extract",
         "normalize",
         "language",

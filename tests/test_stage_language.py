@@ -1,4 +1,9 @@
-"""LanguageTagger on real gold-labelled lines and confusers from ../shared/data/lang."""
+"""LanguageTagger on real gold-labelled lines and confusers from ../shared/data/lang.
+
+The quality bounds are checked on the whole data set (every line of at least 40 characters:
+9733 target and 2370 confuser lines, a few seconds); ``benchmarks/language_id.py`` prints the
+same numbers in detail, with held-out estimates and speed.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.stages.language import LanguageTagger, calibrate
+from pipelines.stages import language
+from pipelines.stages.language import LanguageTagger, heliport_probabilities, identify
 from schemas.document import LANG, LANG_SCORE, REASON, STATUS, Status
 from tests.conftest import make_doc, read_jsonl
 
@@ -21,6 +27,8 @@ FRENCH = (
     "en œuvre."
 )
 ENGLISH = "The committee met on Tuesday to discuss the budget for the coming year and approved it."
+BELGIAN_DUTCH = "De provincie West-Vlaanderen is een van de tien provincies van België."  # heliport: vls
+LOW_SAXON = "Jy weaten jå, dat ik in lütje dörp grout worden bün."  # heliport: nld, fastText: nds
 
 
 def long_lines(path: Path) -> list[str]:
@@ -53,18 +61,28 @@ def test_real_lines_are_kept_with_their_language(shared_data: Path, stage: Langu
     assert all(0.0 <= m[LANG_SCORE] <= 1.0 for m in results)
 
 
-def test_confuser_lines_are_mostly_rejected(shared_data: Path, stage: LanguageTagger) -> None:
-    tagged_as_target: dict[str, float] = {}
-    total = hits = 0
-    for path in sorted((shared_data / "lang" / "confusers").glob("*.jsonl")):
-        results = tag(long_lines(path), stage)
-        file_hits = sum(kept_as(m) in TARGETS for m in results)
-        tagged_as_target[path.stem] = file_hits / len(results)
-        total += len(results)
-        hits += file_hits
-    assert total > 2000
-    assert hits / total <= 0.02, f"confuser lines kept as de/hu/nl/en: {hits}/{total}"
-    assert max(tagged_as_target.values()) <= 0.10, tagged_as_target
+def test_macro_f1_and_confuser_rate_on_all_shared_lines(shared_data: Path, stage: LanguageTagger) -> None:
+    """The issue's targets: macro-F1 >= 0.993 over de/hu/nl/en, <= 1.5 % of confuser lines kept as one."""
+    folder = shared_data / "lang"
+    gold = {lang: long_lines(folder / f"{lang}.jsonl") for lang in TARGETS}
+    confusers = {path.stem: long_lines(path) for path in sorted((folder / "confusers").glob("*.jsonl"))}
+    predicted = {
+        name: [kept_as(m) for m in tag(lines, stage)] for name, lines in {**gold, **confusers}.items()
+    }
+    assert sum(map(len, gold.values())) > 9000 and sum(map(len, confusers.values())) > 2000
+
+    f1 = {}
+    for lang in TARGETS:
+        right = sum(p == lang for p in predicted[lang])
+        claimed = sum(p == lang for labels in predicted.values() for p in labels)
+        precision, recall = right / claimed, right / len(gold[lang])
+        f1[lang] = 2 * precision * recall / (precision + recall)
+    macro_f1 = sum(f1.values()) / len(TARGETS)
+    hits = {name: sum(p in TARGETS for p in predicted[name]) for name in confusers}
+    confuser_rate = sum(hits.values()) / sum(map(len, confusers.values()))
+    assert macro_f1 >= 0.993, f1
+    assert confuser_rate <= 0.015, hits
+    assert max(hits[name] / len(confusers[name]) for name in confusers) <= 0.10, hits
 
 
 def test_french_document_is_not_configured(stage: LanguageTagger) -> None:
@@ -144,10 +162,32 @@ def test_stage_survives_pickle_round_trip(stage: LanguageTagger) -> None:
     assert metadata[LANG] == "en"
 
 
-def test_calibration_is_monotone_into_unit_interval() -> None:
-    gaps = [0.0, 0.01, 0.1, 0.35, 1.0, 2.0, 5.0, 50.0]
-    scores = [calibrate(g) for g in gaps]
-    assert scores[0] == 0.0
-    assert all(0.0 <= s <= 1.0 for s in scores)
-    assert scores == sorted(scores)
-    assert len(set(scores[:-1])) == len(scores) - 1
+def test_heliport_probabilities_are_a_softmax_of_the_ranking() -> None:
+    probabilities = heliport_probabilities([("nld", 3.0), ("vls", 3.2), ("afr", 4.0), ("fry", 6.0)])
+    assert list(probabilities) == ["nl", "vls", "af", "fy"]  # two-letter codes where they exist
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+    assert list(probabilities.values()) == sorted(probabilities.values(), reverse=True)
+    tie = heliport_probabilities([("deu", 4.0), ("bar", 4.0)])
+    assert tie == {"de": 0.5, "bar": 0.5}
+
+
+def test_fasttext_is_not_consulted_when_heliport_is_sure(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(text: str) -> dict[str, float]:
+        raise AssertionError("fastText consulted")
+
+    monkeypatch.setattr(language, "fasttext_probabilities", refuse)
+    assert identify(ENGLISH * 3, frozenset({"en", "de"}))[0] == "en"  # a clear winner
+    assert identify(FRENCH, frozenset({"en", "de"}))[0] == "fr"  # no configured language close behind
+
+
+def test_dutch_that_heliport_calls_west_flemish_is_kept_as_dutch(stage: LanguageTagger) -> None:
+    assert language.identifier().identify_topk_with_score(BELGIAN_DUTCH, 1)[0][0] == "vls"
+    [metadata] = tag([BELGIAN_DUTCH], stage)
+    assert kept_as(metadata) == "nl"
+
+
+def test_low_saxon_that_heliport_calls_dutch_is_not_kept(stage: LanguageTagger) -> None:
+    assert language.identifier().identify_topk_with_score(LOW_SAXON, 1)[0][0] == "nld"
+    [metadata] = tag([LOW_SAXON], stage)
+    assert kept_as(metadata) is None
+    assert 0.0 <= metadata[LANG_SCORE] <= 1.0

@@ -10,6 +10,15 @@ from schemas.config import PipelineConfig
 
 def build_stage(stage: Any) -> CurationStage:
     """The per-document stage for one (non-dedup) stage config."""
+    if stage.kind == "optout":
+        from pipelines.stages.optout import DEFAULT_AGENTS, OptOutChecker
+
+        return OptOutChecker(
+            agents=list(stage.agents or DEFAULT_AGENTS),
+            robots_dir=stage.robots_dir,
+            tdmrep_dir=stage.tdmrep_dir,
+            x_robots_directives=list(stage.x_robots_directives),
+        )
     if stage.kind == "extract":
         from pipelines.stages.extract import HtmlExtractor
 

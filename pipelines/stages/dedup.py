@@ -41,24 +41,33 @@ The representative rule (what stays kept):
 Every step works in order-rank space with stable sorts, so the decisions do not depend on the order
 of the rows in the input table. Memory: the key table plus about one copy of the MinHash column
 (~450 MB per million documents with the default 112 values). Bands are processed independently
-(:func:`band_links`), so they can be spread over workers and their links merged afterwards
-(:func:`merge_links`).
+(:func:`band_links`); with ``workers > 1`` a big run spreads them over a process pool
+(:func:`parallel_band_links`) and the links of all bands are merged afterwards (:func:`merge_links`),
+so the result does not depend on the number of workers.
+
+Speed: signatures are computed for batches of documents at once (the permutations run over the
+shingles of many documents in one block, reduced per document with ``minimum.reduceat``), about
+2,700 documents/s of ~2.6 KB per process.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import xxhash
-from datatrove.data import Document
+from datatrove.data import Document, DocumentsPipeline
 
 from pipelines.stages.base import CurationStage
-from schemas.document import CONTENT_KEY, MINHASH
+from schemas.document import CONTENT_KEY, MINHASH, is_kept
 
 EXACT_REASON = "exact_dedup:content_hash"
 NEAR_REASON = "near_dedup:minhash"
@@ -84,7 +93,9 @@ _WORD = re.compile(r"\w+")
 _MERSENNE = np.uint64((1 << 61) - 1)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _LOW29 = np.uint64((1 << 29) - 1)
-_SHINGLE_BLOCK = 256  # shingles per permutation block: keeps the (perm x shingle) temporaries cache-sized
+_SHINGLE_BLOCK = 512  # shingles per permutation block: bounds the (perm x shingle) temporaries
+_BATCH_DOCS = 64  # documents whose signatures are computed together
+PARALLEL_MIN_ROWS = 50_000  # near-dedup candidates from which bands are spread over processes
 _PAIR_BLOCK = 1 << 16  # candidate pairs compared at once
 
 
@@ -142,46 +153,66 @@ class MinHasher:
     def shingle_hashes(self, words: Sequence[str]) -> np.ndarray:
         """Seeded xxh64 of each word n-gram (the whole sequence when it is shorter than ``ngram``)."""
         n, seed = self.params.ngram, self.params.seed
-        if len(words) <= n:
-            grams = [" ".join(words)]
-        else:
-            grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
-        return np.array([xxhash.xxh64_intdigest(g.encode("utf-8"), seed) for g in grams], dtype=np.uint64)
+        encoded = [w.encode("utf-8") for w in words]
+        if len(encoded) <= n:
+            return np.array([xxhash.xxh64_intdigest(b" ".join(encoded), seed)], dtype=np.uint64)
+        count = len(encoded) - n + 1
+        grams = map(b" ".join, zip(*(encoded[i : i + count] for i in range(n)), strict=True))
+        return np.fromiter(map(xxhash.xxh64_intdigest, grams, repeat(seed)), dtype=np.uint64, count=count)
 
     def signature(self, words: Sequence[str]) -> np.ndarray | None:
         """``num_perm`` uint32 MinHash values, or ``None`` for an empty word sequence."""
-        if not words:
-            return None
-        keys = _mod_mersenne(self.shingle_hashes(words))
-        mins = np.full(self.params.num_perm, _MERSENNE, dtype=np.uint64)
+        return self.signatures([words])[0]
+
+    def signatures(self, texts: Sequence[Sequence[str]]) -> list[np.ndarray | None]:
+        """:meth:`signature` of each word sequence, computed together: the permutations run over the
+        shingles of many documents at once, in cache-sized blocks, and each block is reduced per document.
+        """
+        hashes = [self.shingle_hashes(words) for words in texts if words]
+        result: list[np.ndarray | None] = [None] * len(texts)
+        if not hashes:
+            return result
+        keys = _mod_mersenne(np.concatenate(hashes))
+        doc_starts = np.cumsum([0] + [h.size for h in hashes[:-1]])
+        mins = np.full((self.params.num_perm, len(hashes)), _MERSENNE, dtype=np.uint64)
         for start in range(0, keys.size, _SHINGLE_BLOCK):
-            block = self._permute(keys[start : start + _SHINGLE_BLOCK])
-            np.minimum(mins, block.min(axis=1), out=mins)
-        return (mins & _LOW32).astype("<u4")
+            stop = min(start + _SHINGLE_BLOCK, keys.size)
+            # documents with shingles in this block, and where each one's shingles start in it
+            first, last = np.searchsorted(doc_starts, [start, stop], side="right") - 1
+            docs = np.arange(first, last + 1 if doc_starts[last] < stop else last)
+            offsets = np.maximum(doc_starts[docs], start) - start
+            block_mins = np.minimum.reduceat(self._permute(keys[start:stop]), offsets, axis=1)
+            np.minimum(mins[:, docs], block_mins, out=block_mins)
+            mins[:, docs] = block_mins
+        signatures = (mins & _LOW32).astype("<u4").T
+        rows = iter(range(len(hashes)))
+        for i, words in enumerate(texts):
+            if words:
+                result[i] = np.ascontiguousarray(signatures[next(rows)])
+        return result
 
     def _permute(self, keys: np.ndarray) -> np.ndarray:
         """``(a * key + b) mod p`` for every permutation (rows) and key (columns), exact in uint64.
 
-        With ``key = k1 * 2**32 + k0`` (``k1 < 2**29``) and ``a < 2**32``: ``a * k0 < 2**64`` and
-        ``a * k1 < 2**61``; ``x * 2**32 mod p == (x mod 2**29) * 2**32 + x // 2**29`` as ``2**61 == 1``.
-        Operations run in place: temporaries of this size dominate the cost otherwise.
+        With ``key = k1 * 2**29 + k0`` (``k0 < 2**29``, ``k1 < 2**32``) and ``a < 2**32``:
+        ``a * k0 < 2**61`` needs no reduction, and ``h = a * k1 = h1 * 2**32 + h0`` gives
+        ``h * 2**29 mod p == h0 * 2**29 + h1`` as ``2**61 == 1``; the sum stays below ``2**63``, and
+        one fold plus one conditional subtraction reduce it. Operations run in place: temporaries of
+        this size dominate the cost otherwise.
         """
-        low = self._a * (keys & _LOW32)
-        high = self._a * (keys >> np.uint64(32))
-        out = low & _MERSENNE
-        low >>= np.uint64(61)
-        out += low
-        np.bitwise_and(high, _LOW29, out=low)
-        low <<= np.uint64(32)
-        out += low
-        high >>= np.uint64(29)
+        out = self._a * (keys & _LOW29)
+        high = self._a * (keys >> np.uint64(29))
+        scratch = high & _LOW32
+        scratch <<= np.uint64(29)
+        out += scratch
+        high >>= np.uint64(32)
         out += high
         out += self._b
-        np.right_shift(out, np.uint64(61), out=low)
+        np.right_shift(out, np.uint64(61), out=scratch)
         out &= _MERSENNE
-        out += low
-        np.subtract(out, _MERSENNE, out=low)
-        np.minimum(out, low, out=out)
+        out += scratch
+        np.subtract(out, _MERSENNE, out=scratch)
+        np.minimum(out, scratch, out=out)
         return out
 
 
@@ -198,22 +229,55 @@ class DedupSignatures(CurationStage):
         self.near = near
         self.minhasher = MinHasher(near) if near is not None else None
 
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        """Signs kept documents in batches of :data:`_BATCH_DOCS` (one MinHash computation per batch)."""
+        batch: list[Document] = []
+        for doc in data:
+            batch.append(doc)
+            if len(batch) >= _BATCH_DOCS:
+                yield from self._signed(batch)
+                batch = []
+        yield from self._signed(batch)
+
+    def _signed(self, batch: list[Document]) -> list[Document]:
+        kept = [doc for doc in batch if is_kept(doc)]
+        if kept:
+            with self.track_time(unit="batch"):
+                self.sign(kept)
+            self.stat_update("kept", value=len(kept))
+        return batch
+
     def process(self, doc: Document) -> None:
-        normalized = normalize_for_dedup(doc.text)
+        self.sign([doc])
+
+    def sign(self, docs: Sequence[Document]) -> None:
+        """Store the keys of ``docs`` (kept documents) in their metadata."""
+        normalized = [normalize_for_dedup(doc.text) for doc in docs]
         if self.exact:
-            doc.metadata[CONTENT_KEY] = content_key(normalized)
+            for doc, text in zip(docs, normalized, strict=True):
+                doc.metadata[CONTENT_KEY] = content_key(text)
         if self.minhasher is not None:
-            signature = self.minhasher.signature(_WORD.findall(normalized))
-            doc.metadata[MINHASH] = None if signature is None else signature.tobytes()
-            if signature is None:
-                self.stat_update("no_words")
+            signatures = self.minhasher.signatures([_WORD.findall(text) for text in normalized])
+            for doc, signature in zip(docs, signatures, strict=True):
+                doc.metadata[MINHASH] = None if signature is None else signature.tobytes()
+                if signature is None:
+                    self.stat_update("no_words")
 
 
-def find_duplicates(keys: pa.Table, near: NearDedupParams | None, exact: bool = True) -> pa.Table:
+def find_duplicates(
+    keys: pa.Table,
+    near: NearDedupParams | None,
+    exact: bool = True,
+    workers: int = 1,
+    scratch: Path | None = None,
+) -> pa.Table:
     """Duplicates among the kept documents of a run: ``id, duplicate_of, reason`` (module docstring rule).
 
     ``keys`` has ``id``, ``order`` (unique), and ``content_key`` / ``minhash`` where they are used
     (nullable binary columns, as :class:`DedupSignatures` writes them). Rows come out by ``order``.
+    With ``workers > 1`` and at least :data:`PARALLEL_MIN_ROWS` near-dedup candidates, the LSH bands
+    are processed by a pool of ``workers`` processes (:func:`parallel_band_links`, signatures shared
+    through a memory-mapped file in ``scratch``); the result is the same as with one worker.
     """
     if keys.num_rows == 0:
         return DUPLICATES_SCHEMA.empty_table()
@@ -236,7 +300,9 @@ def find_duplicates(keys: pa.Table, near: NearDedupParams | None, exact: bool = 
         candidates = np.flatnonzero(exact_rep[ranks] == ranks)
         candidates = candidates[np.argsort(ranks[candidates], kind="stable")]
         signatures = signatures.view("<u4")[candidates]
-        final_rep = near_representatives(ranks[candidates], signatures, near, order.size)[exact_rep]
+        final_rep = near_representatives(
+            ranks[candidates], signatures, near, order.size, workers=workers, scratch=scratch
+        )[exact_rep]
     return _decisions(keys, rank_to_row, exact_rep, final_rep)
 
 
@@ -252,7 +318,12 @@ def exact_representatives(ranks: np.ndarray, digests: np.ndarray) -> tuple[np.nd
 
 
 def near_representatives(
-    ranks: np.ndarray, signatures: np.ndarray, params: NearDedupParams, size: int
+    ranks: np.ndarray,
+    signatures: np.ndarray,
+    params: NearDedupParams,
+    size: int,
+    workers: int = 1,
+    scratch: Path | None = None,
 ) -> np.ndarray:
     """Representative rank of every rank in ``range(size)`` after near dedup of the documents at ``ranks``.
 
@@ -261,7 +332,10 @@ def near_representatives(
     if np.any(np.diff(ranks) <= 0):
         by_rank = np.argsort(ranks, kind="stable")
         ranks, signatures = ranks[by_rank], signatures[by_rank]
-    links = [band_links(signatures, band, params) for band in range(params.bands)]
+    if workers > 1 and params.bands > 1 and ranks.size >= PARALLEL_MIN_ROWS:
+        links = parallel_band_links(signatures, params, workers, scratch)
+    else:
+        links = [band_links(signatures, band, params) for band in range(params.bands)]
     root = merge_links(ranks.size, links)
     representative = np.arange(size)
     representative[ranks] = ranks[root]
@@ -289,6 +363,25 @@ def band_links(signatures: np.ndarray, band: int, params: NearDedupParams) -> tu
     if not earlier:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
     return np.concatenate(earlier), np.concatenate(later)
+
+
+def parallel_band_links(
+    signatures: np.ndarray, params: NearDedupParams, workers: int, scratch: Path | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`band_links` of every band, in band order, computed by a pool of ``workers`` processes.
+
+    The signatures go to a ``.npy`` file in a temporary folder under ``scratch`` (the system's
+    temporary folder when None) that each process maps read-only: no copy per band or process.
+    """
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="bands-") as folder:
+        path = Path(folder) / "signatures.npy"
+        np.save(path, np.ascontiguousarray(signatures))
+        with ProcessPoolExecutor(max_workers=min(workers, params.bands)) as pool:
+            return list(pool.map(_mapped_band_links, repeat(str(path)), range(params.bands), repeat(params)))
+
+
+def _mapped_band_links(path: str, band: int, params: NearDedupParams) -> tuple[np.ndarray, np.ndarray]:
+    return band_links(np.load(path, mmap_mode="r"), band, params)
 
 
 def merge_links(size: int, links: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

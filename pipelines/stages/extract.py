@@ -27,25 +27,40 @@ interrupted extraction ends close to its budget.
 
 Settings (measured)
 -------------------
-trafilatura's default (balanced) extraction with its fallback extractors, ``include_comments=False``,
-``include_tables=True``, ``deduplicate=False``, no metadata extraction (htmldate is not run), the
-document's ``url`` passed when known. Measured on ``shared/data/web/html/trafilatura`` (95 pages,
-290 ``with`` and 286 ``without`` snippets; a snippet counts as found when it is a substring of
-the extracted text; precision over found snippets, recall over ``with`` snippets), one core:
+1. The page is parsed with lexbor (selectolax) and the outermost ``script`` (except
+   ``application/ld+json``), ``style``, ``noscript``, ``template``, ``svg``, ``canvas``, ``iframe``,
+   ``object``, ``embed``, ``video``, ``audio``, ``map``, ``nav``, ``footer`` and ``aside`` elements
+   are removed (:data:`PRUNED_SELECTOR`): trafilatura would discard them anyway, and every one of its
+   XPath passes costs time in proportion to the tree. Lexbor parses, prunes and serialises a page
+   in about 1 ms.
+2. trafilatura ``fast=True`` (no readability/jusText comparison) on the pruned page,
+   ``include_comments=False``, ``include_tables=True``, ``deduplicate=False``, no metadata, the
+   document's ``url`` passed when known.
+3. When that text is shorter than :data:`FALLBACK_SHARE` (10 %) of the pruned page's visible text,
+   the extraction is redone with trafilatura's fallback extractors (6 of the 95 pages below).
 
-=============================  =========  ======  =====  =======
-trafilatura options            precision  recall  F1     pages/s
-=============================  =========  ======  =====  =======
-default (chosen)               0.919      0.941   0.930  45
-``favor_precision=True``       0.929      0.903   0.916  53
-``favor_recall=True``          0.907      0.907   0.907  80
-``fast=True`` (no fallback)    0.914      0.914   0.914  70
-=============================  =========  ======  =====  =======
+Measured with ``benchmarks/extraction.py`` on ``shared/data/web/html/trafilatura`` (95 pages, 290
+``with`` and 286 ``without`` snippets; a snippet counts as found when it is a substring of the
+extracted text; precision over found snippets, recall over ``with`` snippets); pages per second of
+CPU time in one warm process, best of 3 interleaved passes, all rows from one run:
 
-(pages/s in a warm process, within about 10 % between runs.) The fallback extractors
-(trafilatura's readability port and jusText) cost about a third of the throughput and buy 1.6 F1
-points, all of it recall (0.914 -> 0.941) at equal precision; the slowest page took 0.2 s, far
-under the default 5 s budget.
+=========================================  =========  ======  =====  =======
+extractor                                  precision  recall  F1     pages/s
+=========================================  =========  ======  =====  =======
+this stage (prune, fast, fallback < 10 %)  0.924      0.928   0.926  64
+the same, never falling back               0.920      0.910   0.915  77
+the same, fallback under 25 %              0.925      0.934   0.930  49
+trafilatura default on the raw page        0.919      0.941   0.930  43
+resiliparse ``main_content`` (anchor)      0.751      0.938   0.834  623
+=========================================  =========  ======  =====  =======
+
+(Earlier runs of trafilatura alone: ``favor_precision=True`` F1 0.916, ``favor_recall=True`` 0.907,
+``fast=True`` on the raw page 0.914.) So the stage is about 1.5x faster than trafilatura's default
+at 0.4 F1 points less: +0.5 precision, -1.3 recall. The target of 100 pages/s at F1 >= 0.92 is not
+reached by trafilatura-based extraction: even with no fallback at all, trafilatura's own passes
+over the pruned tree cost about 13 ms a page. resiliparse is an order of magnitude faster but keeps
+menus, teasers and comments (precision 0.75 to 0.81 with its ``comments=False`` and skip options).
+The slowest page took 0.2 s, far under the default 5 s budget.
 """
 
 from __future__ import annotations
@@ -60,13 +75,37 @@ from types import FrameType
 
 import trafilatura
 from datatrove.data import Document
-from trafilatura.utils import decode_file
+from lxml.html import HtmlElement
+from selectolax.lexbor import LexborHTMLParser
+from trafilatura.utils import decode_file, load_html
 
 from pipelines.stages.base import CurationStage
 from schemas.document import CONTENT_TYPE, URL
 
 HTML_LANG = "html_lang"
 MAX_HTML_CHARS = 2**21  # larger pages are quarantined unparsed (see "Time budget")
+# Elements removed before extraction (see prune_page), and the share of the pruned page's text
+# under which the fast extraction is redone with trafilatura's fallback extractors (see "Settings").
+PRUNED_SELECTOR = ",".join(
+    (
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "canvas",
+        "iframe",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "map",
+        "nav",
+        "footer",
+        "aside",
+    )
+)
+FALLBACK_SHARE = 0.1
 LANG_SCAN_CHARS = 65_536  # the declared language is looked for in the page's head, within this prefix
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.I)
 _META_LANG = re.compile(
@@ -88,15 +127,64 @@ def declared_language(html: str) -> str:
     return match.group(1).lower().replace("_", "-") if match else ""
 
 
-def extract_main_text(html: str, url: str | None = None) -> str:
-    """The main text trafilatura finds in a page ("" when none), with this stage's settings."""
+def _prune(tree: LexborHTMLParser) -> None:
+    matches = tree.css(PRUNED_SELECTOR)
+    selected = {node.mem_id for node in matches}
+    for node in matches:
+        if (
+            node.tag == "script"
+            and (node.attributes.get("type") or "").strip().lower() == "application/ld+json"
+        ):
+            continue
+        parent = node.parent
+        while parent is not None and parent.mem_id not in selected:
+            parent = parent.parent
+        if parent is None:  # outermost: nothing above it is removed
+            node.decompose()
+
+
+def prune_page(html: str) -> tuple[str, int]:
+    """The page without the elements in :data:`PRUNED_SELECTOR` (parsed and serialised with lexbor),
+    and the length of the pruned page's visible text, whitespace collapsed.
+
+    Scripts of type ``application/ld+json`` stay (trafilatura's baseline reads article bodies from
+    them). Only the outermost matching elements are removed, each with its whole subtree; the text
+    around them stays.
+    """
+    tree = LexborHTMLParser(html)
+    _prune(tree)
+    body = tree.body
+    text = body.text(separator=" ") if body is not None else ""
+    return tree.html or "", len(" ".join(text.split()))
+
+
+def _trafilatura(tree: HtmlElement, url: str | None, fast: bool) -> str:
     text = trafilatura.extract(
-        html,
+        tree,  # trafilatura works on a copy: the tree stays intact for a second pass
         url=url,
+        fast=fast,
         include_comments=False,
         include_tables=True,
         deduplicate=False,
     )
+    return (text or "").strip()
+
+
+def extract_main_text(html: str, url: str | None = None) -> str:
+    """The main text of a page ("" when none), with this stage's settings (see the module docstring)."""
+    pruned, page_chars = prune_page(html)
+    tree = load_html(pruned)
+    if tree is None:
+        return ""
+    text = _trafilatura(tree, url, fast=True)
+    if len(text) < FALLBACK_SHARE * page_chars:
+        text = _trafilatura(tree, url, fast=False)
+    return text
+
+
+def trafilatura_default(html: str, url: str | None = None) -> str:
+    """trafilatura's default extraction of the whole page, for comparison (benchmarks, tests)."""
+    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True, deduplicate=False)
     return (text or "").strip()
 
 

@@ -56,18 +56,23 @@ words per doc      de               hu               nl               en
 =================  ===============  ===============  ===============  ===============
 
 What is lost is mostly real repetition (URL lists, legal cross-references) and, in short
-Hungarian fiction, lines trailing off with an ellipsis. Speed: about 1,600 documents/s of 100-300
-words per process.
+Hungarian fiction, lines trailing off with an ellipsis.
+
+Speed: about 2,500 documents/s of ~2.6 KB (~400 words) per process, 2.5x the straightforward
+implementation. The text is tokenised once; the n-gram rules group equal n-grams with one stable
+integer sort per n (an n-gram is its (n-1)-gram's group and its last word, packed into one int),
+stop at the first n without a repeat, and count covered words with a prefix sum.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import filterfalse, islice
 
+import numpy as np
 from datatrove.data import Document
 
 from pipelines.stages.base import CurationStage
@@ -122,31 +127,122 @@ SETTINGS: dict[str, LanguageSettings] = {
 
 
 class TextView:
-    """A document's text split once into the units the rules count: lines, paragraphs, words."""
+    """A document's text split once into the units the rules count: lines, paragraphs, words.
+
+    Everything derived (repeats, word ids, n-gram groups) is computed at most once, on first use.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lines = [line.strip() for line in text.split("\n") if line.strip()]
-        self.paragraphs = [p.strip() for p in PARAGRAPH_SPLIT_RE.split(text) if p.strip()]
-        self.words: list[str] = WORD_RE.findall(text.lower())
+        self.lower = text.lower()
+        self.lines = [line for line in map(str.strip, text.split("\n")) if line]
+        self.paragraphs = [p for p in map(str.strip, PARAGRAPH_SPLIT_RE.split(text)) if p]
+        self.words: list[str] = WORD_RE.findall(self.lower)
+        self._ngrams: dict[int, NgramGroups | None] = {}
+        self.vocabulary = 0  # distinct words, set with word_ids
 
     @cached_property
     def word_chars(self) -> int:
-        return sum(self.word_lengths)
+        return sum(map(len, self.words))
 
     @cached_property
-    def word_ids(self) -> list[int]:
-        """Words as small integers, so that n-grams are cheap tuples to hash."""
-        index: dict[str, int] = {}
-        return [index.setdefault(w, len(index)) for w in self.words]
+    def repeated_lines(self) -> tuple[int, int]:
+        return repeated(self.lines)
 
     @cached_property
-    def word_lengths(self) -> list[int]:
-        return list(map(len, self.words))
+    def repeated_paragraphs(self) -> tuple[int, int]:
+        return repeated(self.paragraphs)
+
+    @cached_property
+    def word_ids(self) -> np.ndarray:
+        """Words as small integers (equal words, equal ids), so that n-grams are cheap to compare."""
+        index = {w: i for i, w in enumerate(dict.fromkeys(self.words))}
+        self.vocabulary = len(index)
+        return np.fromiter(map(index.__getitem__, self.words), dtype=np.int64, count=len(self.words))
+
+    @cached_property
+    def word_lengths(self) -> np.ndarray:
+        return np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words))
+
+    def ngram_groups(self, n: int) -> NgramGroups | None:
+        """The word n-grams (``n >= 2``) grouped by equality; None when there are none (fewer than n
+        words) or when no n-gram occurs twice."""
+        if n not in self._ngrams:
+            self._ngrams[n] = self._group_ngrams(n)
+        return self._ngrams[n]
+
+    def _group_ngrams(self, n: int) -> NgramGroups | None:
+        size = len(self.words) - n + 1
+        if size <= 0:
+            return None
+        if n == 2:
+            previous = self.word_ids  # sets the vocabulary
+            if self.vocabulary == len(self.words):
+                return None
+        else:
+            shorter = self.ngram_groups(n - 1)
+            if shorter is None or shorter.all_unique:  # no (n-1)-gram repeats, so no n-gram does
+                return None
+            previous = shorter.group
+        # An n-gram is its (n-1)-gram prefix and its last word: a pair of small ints, packed exactly.
+        return NgramGroups(previous[:size] * self.vocabulary + self.word_ids[n - 1 :])
+
+
+class NgramGroups:
+    """Equal n-grams of one document, from one stable sort of their keys (equal keys, equal n-grams).
+
+    ``size`` n-grams in all, ``distinct`` of them different. The rest is derived on first use:
+    ``group[i]`` numbers the n-gram at word ``i``; ``first[g]`` is where group ``g`` first occurs and
+    ``count[g]`` how often; ``repeats[i]`` says whether the n-gram at ``i`` occurred before.
+    """
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.size = keys.size
+        self._order = np.argsort(
+            keys, kind="stable"
+        )  # stable: a group's first member is its first occurrence
+        ordered = keys[self._order]
+        self._starts = np.empty(keys.size, dtype=bool)
+        self._starts[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=self._starts[1:])
+        self.distinct = int(np.count_nonzero(self._starts))
+
+    @property
+    def all_unique(self) -> bool:
+        return self.distinct == self.size
+
+    @cached_property
+    def group(self) -> np.ndarray:
+        group = np.empty(self.size, dtype=np.int64)
+        group[self._order] = np.cumsum(self._starts) - 1
+        return group
+
+    @cached_property
+    def _bounds(self) -> np.ndarray:
+        return np.flatnonzero(self._starts)
+
+    @cached_property
+    def first(self) -> np.ndarray:
+        return self._order[self._bounds]
+
+    @cached_property
+    def count(self) -> np.ndarray:
+        count = np.empty(self.distinct, dtype=np.int64)
+        count[:-1] = self._bounds[1:] - self._bounds[:-1]
+        count[-1:] = self.size - self._bounds[-1:]
+        return count
+
+    @cached_property
+    def repeats(self) -> np.ndarray:
+        repeats = np.empty(self.size, dtype=bool)
+        repeats[self._order] = ~self._starts
+        return repeats
 
 
 def repeated(items: list[str]) -> tuple[int, int]:
     """(how many items repeat an earlier one, how many characters those repeats hold)."""
+    if len(set(items)) == len(items):
+        return 0, 0
     seen: set[str] = set()
     count = chars = 0
     for item in items:
@@ -162,37 +258,31 @@ def fraction(count: float, total: float) -> float:
     return count / total if total else 0.0
 
 
-def ngrams(ids: list[int], n: int) -> list[tuple[int, ...]]:
-    return list(zip(*(ids[i:] for i in range(n)), strict=False))
-
-
 def top_ngram_char_frac(view: TextView, n: int) -> float:
-    """Share of word characters in all occurrences of the most frequent n-gram (0 if none repeats)."""
-    grams = ngrams(view.word_ids, n)
-    if not grams:
+    """Share of word characters in all occurrences of the most frequent n-gram (0 if none repeats).
+
+    Of several equally frequent n-grams, the one that occurs first counts.
+    """
+    groups = view.ngram_groups(n)
+    if groups is None or groups.all_unique:
         return 0.0
-    gram, count = Counter(grams).most_common(1)[0]
-    if count < 2:
-        return 0.0
-    start = grams.index(gram)
-    return fraction(count * sum(view.word_lengths[start : start + n]), view.word_chars)
+    most = int(groups.count.max())
+    start = int(groups.first[groups.count == most].min())
+    return fraction(most * int(view.word_lengths[start : start + n].sum()), view.word_chars)
 
 
 def dup_ngram_char_frac(view: TextView, n: int) -> float:
     """Share of word characters covered by repeats of an earlier n-gram, each word counted once."""
-    grams = ngrams(view.word_ids, n)
-    if len(set(grams)) == len(grams):
+    groups = view.ngram_groups(n)
+    if groups is None or groups.all_unique:
         return 0.0
-    seen: set[tuple[int, ...]] = set()
-    covered = bytearray(len(view.word_ids))
-    for i, gram in enumerate(grams):
-        if gram in seen:
-            covered[i : i + n] = b"\x01" * n
-        else:
-            seen.add(gram)
-    return fraction(
-        sum(length for length, hit in zip(view.word_lengths, covered, strict=True) if hit), view.word_chars
-    )
+    repeat_starts = groups.repeats
+    # word j is covered when a repeat starts at one of the positions j-n+1 .. j
+    starts_before = np.zeros(len(view.words) + 1, dtype=np.int64)
+    np.cumsum(repeat_starts, out=starts_before[1 : groups.size + 1])
+    starts_before[groups.size + 1 :] = starts_before[groups.size]
+    window = starts_before[1:] - np.concatenate((np.zeros(n, dtype=np.int64), starts_before[1:-n]))
+    return fraction(int(view.word_lengths[window > 0].sum()), view.word_chars)
 
 
 def line_fraction(view: TextView, predicate: Callable[[str], bool]) -> float:
@@ -216,19 +306,19 @@ def too_many_words(view: TextView, settings: LanguageSettings) -> bool:
 
 
 def dup_line_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(repeated(view.lines)[0], len(view.lines)) > DUP_LINE_FRAC
+    return fraction(view.repeated_lines[0], len(view.lines)) > DUP_LINE_FRAC
 
 
 def dup_para_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(repeated(view.paragraphs)[0], len(view.paragraphs)) > DUP_PARA_FRAC
+    return fraction(view.repeated_paragraphs[0], len(view.paragraphs)) > DUP_PARA_FRAC
 
 
 def dup_line_char_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(repeated(view.lines)[1], len(view.text)) > DUP_LINE_CHAR_FRAC
+    return fraction(view.repeated_lines[1], len(view.text)) > DUP_LINE_CHAR_FRAC
 
 
 def dup_para_char_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(repeated(view.paragraphs)[1], len(view.text)) > DUP_PARA_CHAR_FRAC
+    return fraction(view.repeated_paragraphs[1], len(view.text)) > DUP_PARA_CHAR_FRAC
 
 
 def top_ngram_check(n: int, limit: float) -> Check:
@@ -259,21 +349,25 @@ def ellipsis_lines(view: TextView, settings: LanguageSettings) -> bool:
 
 
 def too_few_alpha_words(view: TextView, settings: LanguageSettings) -> bool:
-    letterless = sum(1 for w in view.words if LETTERLESS_RE.fullmatch(w))
+    # a word made of letters only has a letter; the regex decides for the few others
+    letterless = sum(1 for w in filterfalse(str.isalpha, view.words) if LETTERLESS_RE.fullmatch(w))
     return fraction(len(view.words) - letterless, len(view.words)) < MIN_ALPHA_WORDS
 
 
 def too_few_stop_words(view: TextView, settings: LanguageSettings) -> bool:
     if not settings.stop_words:
         return False
-    return sum(w in settings.stop_words for w in view.words) < MIN_STOP_WORDS
+    found = filter(settings.stop_words.__contains__, view.words)
+    return sum(1 for _ in islice(found, MIN_STOP_WORDS)) < MIN_STOP_WORDS
 
 
 def lorem_ipsum(view: TextView, settings: LanguageSettings) -> bool:
-    return "lorem ipsum" in view.text.lower()
+    return "lorem ipsum" in view.lower
 
 
 def javascript_lines(view: TextView, settings: LanguageSettings) -> bool:
+    if "javascript" not in view.lower:
+        return False
     chars = sum(len(line) for line in view.lines if "javascript" in line.lower())
     return fraction(chars, len(view.text)) > MAX_JAVASCRIPT_CHAR_FRAC
 
@@ -291,7 +385,7 @@ def many_short_lines(view: TextView, settings: LanguageSettings) -> bool:
 
 
 def duplicated_line_chars(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(repeated(view.lines)[1], len(view.text) - view.text.count("\n")) > MAX_CHAR_DUP
+    return fraction(view.repeated_lines[1], len(view.text) - view.text.count("\n")) > MAX_CHAR_DUP
 
 
 def list_like(view: TextView, settings: LanguageSettings) -> bool:

@@ -1,0 +1,127 @@
+"""Main-text extraction: snippet precision/recall/F1 and pages per CPU-second, ours vs trafilatura.
+
+    .venv/bin/python benchmarks/extraction.py [--repeat 3] [--fallback-share 0 0.25 ...]
+
+Corpus: ``../shared/data/web/html/trafilatura`` (``gold_snippets.jsonl``: for every page, ``with``
+strings that must be in the main text and ``without`` strings that must not). A snippet counts as
+found when it is a substring of the extracted text; precision is over found snippets, recall over
+``with`` snippets. Speed is measured warm (one untimed pass first), in one process, as pages per
+second of this process's CPU time (``time.process_time``), so that other work on a shared machine
+does not count against it; every extractor is timed ``--repeat`` times, interleaved, and the best
+pass is reported. Compare rows of one run, not numbers from another machine or day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from trafilatura.utils import decode_file  # noqa: E402
+
+from pipelines.stages import extract  # noqa: E402
+
+GOLD_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "web" / "html" / "trafilatura"
+
+Extractor = Callable[[str, str | None], str]
+
+
+def load_pages(folder: Path) -> list[tuple[dict, str]]:
+    with (folder / "gold_snippets.jsonl").open(encoding="utf-8") as f:
+        gold = [json.loads(line) for line in f if line.strip()]
+    return [(g, decode_file((folder / g["file"]).read_bytes())) for g in gold]
+
+
+def score(pages: list[tuple[dict, str]], texts: list[str]) -> tuple[float, float, float]:
+    found = missed = wrong = 0
+    for (gold, _), text in zip(pages, texts, strict=True):
+        found += sum(s in text for s in gold["with"])
+        missed += sum(s not in text for s in gold["with"])
+        wrong += sum(s in text for s in gold["without"])
+    precision = found / (found + wrong) if found + wrong else 0.0
+    recall = found / (found + missed) if found + missed else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def timed_pass(pages: list[tuple[dict, str]], fn: Extractor) -> tuple[list[str], float]:
+    started = time.process_time()
+    texts = [fn(html, gold.get("url")) for gold, html in pages]
+    return texts, time.process_time() - started
+
+
+def ours_with(fallback_share: float) -> Extractor:
+    def run(html: str, url: str | None) -> str:
+        saved = extract.FALLBACK_SHARE
+        extract.FALLBACK_SHARE = fallback_share
+        try:
+            return extract.extract_main_text(html, url)
+        finally:
+            extract.FALLBACK_SHARE = saved
+
+    return run
+
+
+def resiliparse_extractor() -> Extractor | None:
+    """resiliparse's main-content text, as a speed anchor, when it is installed (not a dependency)."""
+    try:
+        from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.html import HTMLTree
+    except ImportError:
+        return None
+    return lambda html, url: extract_plain_text(HTMLTree.parse(html), main_content=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gold", type=Path, default=GOLD_DIR)
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes per extractor (best is kept)")
+    parser.add_argument(
+        "--fallback-share",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also run ours with these fallback shares (0: never fall back; default: the stage's only)",
+    )
+    args = parser.parse_args()
+    pages = load_pages(args.gold)
+    extractors: dict[str, Extractor] = {
+        "trafilatura default": extract.trafilatura_default,
+        f"ours (FALLBACK_SHARE={extract.FALLBACK_SHARE})": extract.extract_main_text,
+    }
+    for share in args.fallback_share:
+        extractors[f"ours, FALLBACK_SHARE={share}"] = ours_with(share)
+    anchor = resiliparse_extractor()
+    if anchor is not None:
+        extractors["resiliparse main_content"] = anchor
+
+    texts: dict[str, list[str]] = {}
+    best: dict[str, float] = {}
+    for name, fn in extractors.items():
+        texts[name], _ = timed_pass(pages, fn)  # warm-up, and the texts that are scored
+    for _ in range(args.repeat):
+        for name, fn in extractors.items():
+            _, seconds = timed_pass(pages, fn)
+            best[name] = min(best.get(name, float("inf")), seconds)
+
+    n_with = sum(len(g["with"]) for g, _ in pages)
+    n_without = sum(len(g["without"]) for g, _ in pages)
+    print(
+        f"{len(pages)} pages, {n_with} `with` and {n_without} `without` snippets; "
+        f"CPU time, best of {args.repeat}"
+    )
+    print(f"{'extractor':<34} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8} {'vs default':>10}")
+    base = len(pages) / best["trafilatura default"]
+    for name in extractors:
+        precision, recall, f1 = score(pages, texts[name])
+        rate = len(pages) / best[name]
+        print(f"{name:<34} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f} {rate:>8.1f} {rate / base:>9.2f}x")
+
+
+if __name__ == "__main__":
+    main()

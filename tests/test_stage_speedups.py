@@ -1,0 +1,288 @@
+"""The fast paths of the stages give exactly what the plain definitions give."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import xxhash
+
+from pipelines.stages import dedup, pii, quality
+from pipelines.stages.dedup import MinHasher, NearDedupParams, find_duplicates
+
+WORDS = [
+    "der",
+    "die",
+    "das",
+    "und",
+    "haus",
+    "baum",
+    "ein",
+    "12",
+    "3.4",
+    "a-b",
+    "x",
+    "²",
+    "_1",
+    "it's",
+    "straße",
+]
+
+
+def random_texts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        words = [rng.choice(WORDS[: rng.randint(2, len(WORDS))]) for _ in range(rng.randint(0, 300))]
+        if words and rng.random() < 0.5:  # a repeated phrase
+            k = rng.randint(1, 12)
+            phrase = words[:k]
+            for _ in range(rng.randint(1, 20)):
+                at = rng.randrange(len(words) + 1)
+                words[at:at] = phrase
+        texts.append(" ".join(words))
+    return texts
+
+
+# ---------------------------------------------------------------- quality n-gram rules
+
+
+def plain_top_ngram_char_frac(words: list[str], n: int) -> float:
+    grams = list(zip(*(words[i:] for i in range(n)), strict=False))
+    chars = sum(map(len, words))
+    if not grams:
+        return 0.0
+    gram, count = Counter(grams).most_common(1)[0]
+    if count < 2:
+        return 0.0
+    start = grams.index(gram)
+    return count * sum(map(len, words[start : start + n])) / chars if chars else 0.0
+
+
+def plain_dup_ngram_char_frac(words: list[str], n: int) -> float:
+    grams = list(zip(*(words[i:] for i in range(n)), strict=False))
+    seen: set[tuple[str, ...]] = set()
+    covered = [False] * len(words)
+    for i, gram in enumerate(grams):
+        if gram in seen:
+            covered[i : i + n] = [True] * n
+        seen.add(gram)
+    chars = sum(map(len, words))
+    return sum(len(w) for w, hit in zip(words, covered, strict=True) if hit) / chars if chars else 0.0
+
+
+def test_ngram_rules_equal_their_plain_definitions() -> None:
+    for text in random_texts(1, 300):
+        view = quality.TextView(text)
+        for n in (2, 3, 4):
+            assert quality.top_ngram_char_frac(view, n) == plain_top_ngram_char_frac(view.words, n)
+        for n in range(5, 11):
+            assert quality.dup_ngram_char_frac(view, n) == plain_dup_ngram_char_frac(view.words, n)
+
+
+def test_letterless_and_stop_word_counts_equal_their_plain_definitions() -> None:
+    settings = quality.SETTINGS["de"]
+    for text in random_texts(2, 200):
+        view = quality.TextView(text)
+        letterless = sum(1 for w in view.words if quality.LETTERLESS_RE.fullmatch(w))
+        alpha = (len(view.words) - letterless) / len(view.words) if view.words else 0.0
+        assert quality.too_few_alpha_words(view, settings) == (alpha < quality.MIN_ALPHA_WORDS)
+        stop = sum(w in settings.stop_words for w in view.words)
+        assert quality.too_few_stop_words(view, settings) == (stop < quality.MIN_STOP_WORDS)
+
+
+# ---------------------------------------------------------------- PII prefilters
+
+
+def random_pii_texts(seed: int, count: int) -> list[str]:
+    atoms = [
+        "+49 30 1234567", "030 12345678", "0049 (0)30 123456", "(415) 555-2671", "713.853.3102",
+        "1-876-499-0169", "192.168.1.20", "1.2.3.4.5", "DE89 3704 0044 0532 0130 00", "BSN 111222333",
+        "Steuer-ID: 86095742719", "TAJ 123456788", "ſteuer-id 86095742719", "TAX İD 86095742719",
+        "06 12 34 56 78", "Tel. 0301234567", "0", "00", "+", "(", "(0", "(+49) 30 123 456", "2024-01-15",
+    ]  # fmt: skip
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        parts = [rng.choice(atoms) for _ in range(rng.randint(1, 6))]
+        texts.append("".join(p + rng.choice([" ", "", "\n", ", ", "0", "-", "a"]) for p in parts))
+    return texts
+
+
+def test_phone_candidates_find_what_finditer_finds() -> None:
+    for text in random_pii_texts(3, 2000):
+        assert [m.span() for m in pii._phone_matches(text)] == [m.span() for m in pii._PHONE.finditer(text)]
+
+
+def test_prefilters_never_hide_a_match() -> None:
+    for text in random_pii_texts(4, 2000):
+        ids = [k.span() for k in pii._ID_WORD.finditer(text)]
+        assert not ids or pii._may_name_an_id(text)
+        if pii._IPV4.search(text):
+            assert pii._IPV4_HINT.search(text)
+        if pii._NANP.search(text):
+            assert pii._NANP_HINT.search(text)
+
+
+def test_national_id_keywords_that_lower_case_differently_are_still_found() -> None:
+    assert pii._may_name_an_id("ſteuer-id 86095742719")
+    assert pii._may_name_an_id("TAX İD 86095742719")
+    assert not pii._may_name_an_id("Ein Text ohne Schlüsselwort, 86095742719")
+
+
+def test_international_prefix_without_digits_is_not_a_phone() -> None:
+    assert pii.find_pii("+00(0+") == []
+
+
+# ---------------------------------------------------------------- MinHash
+
+
+def plain_signature(words: list[str], hasher: MinHasher) -> np.ndarray | None:
+    """One shingle at a time, with Python integers: the definition in the dedup module docstring."""
+    params = hasher.params
+    if not words:
+        return None
+    n = params.ngram
+    grams = (
+        [" ".join(words)]
+        if len(words) <= n
+        else [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    )
+    prime = (1 << 61) - 1
+    keys = [xxhash.xxh64_intdigest(g.encode("utf-8"), params.seed) % prime for g in grams]
+    values = [
+        min((int(a) * k + int(b)) % prime for k in keys) & 0xFFFFFFFF
+        for a, b in zip(hasher._a[:, 0], hasher._b[:, 0], strict=True)
+    ]
+    return np.array(values, dtype="<u4")
+
+
+@pytest.mark.parametrize("block", [3, 7, 1024])
+def test_batched_signatures_equal_one_by_one(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    monkeypatch.setattr(dedup, "_SHINGLE_BLOCK", block)
+    hasher = MinHasher(NearDedupParams(bands=3, rows=2, ngram=3, seed=5))
+    texts = [text.split() for text in random_texts(5, 40)] + [[], ["one"], ["a", "b", "c"]]
+    batched = hasher.signatures(texts)
+    for words, signature in zip(texts, batched, strict=True):
+        expected = plain_signature(words, hasher)
+        if expected is None:
+            assert signature is None
+        else:
+            assert signature is not None and np.array_equal(signature, expected)
+            assert np.array_equal(hasher.signature(words), expected)
+
+
+# ---------------------------------------------------------------- parallel clustering
+
+
+def near_duplicate_keys(count: int, params: NearDedupParams) -> pa.Table:
+    """Documents in families of variants (a few words changed), in shuffled input order."""
+    rng = random.Random(6)
+    hasher = MinHasher(params)
+    vocabulary = [f"w{i}" for i in range(500)]
+    texts = []
+    for _ in range(count // 5):
+        base = [rng.choice(vocabulary) for _ in range(60)]
+        for _ in range(5):
+            variant = base[:]
+            for _ in range(rng.randint(0, 4)):
+                variant[rng.randrange(len(variant))] = rng.choice(vocabulary)
+            texts.append(variant)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    signatures = hasher.signatures(texts)
+    return pa.table(
+        {
+            "id": [f"d{i}" for i in range(len(texts))],
+            "order": pa.array(order, pa.int64()),
+            "content_key": [xxhash.xxh3_128_digest(" ".join(t).encode()) for t in texts],
+            "minhash": [s.tobytes() for s in signatures],
+        }
+    )
+
+
+def test_parallel_clustering_equals_serial(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    params = NearDedupParams(bands=6, rows=3, threshold=0.7)
+    keys = near_duplicate_keys(400, params)
+    serial = find_duplicates(keys, near=params)
+    monkeypatch.setattr(dedup, "PARALLEL_MIN_ROWS", 0)
+    parallel = find_duplicates(keys, near=params, workers=2, scratch=tmp_path)
+    assert serial.num_rows > 50
+    assert parallel.equals(serial)
+    assert list(tmp_path.iterdir()) == []  # the shared signatures file is gone
+
+
+def test_parallel_band_links_are_in_band_order() -> None:
+    params = NearDedupParams(bands=4, rows=2, threshold=0.5)
+    keys = near_duplicate_keys(100, params)
+    signatures = np.frombuffer(b"".join(keys.column("minhash").to_pylist()), "<u4").reshape(-1, 8)
+    serial = [dedup.band_links(signatures, band, params) for band in range(params.bands)]
+    parallel = dedup.parallel_band_links(signatures, params, workers=2)
+    for (a, b), (c, d) in zip(serial, parallel, strict=True):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+def test_word_regex_of_quality_is_unchanged() -> None:
+    assert quality.WORD_RE.pattern == re.compile(r"\w+(?:['’\-.]\w+)*").pattern
+
+
+# ---------------------------------------------------------------- normalisation fast path
+
+
+def test_printable_text_has_nothing_the_skipped_normalisation_steps_would_change() -> None:
+    """``normalize_text`` skips steps 1, 2 and most of 4 for printable text: that needs every printable
+    character (Python's Unicode data) to be neither a line break, nor invisible, nor horizontal space
+    other than the ASCII space (the regex module's Unicode data, possibly newer)."""
+    import sys
+
+    from pipelines.stages import normalize
+
+    printable = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isprintable())
+    assert not normalize._LINE_BREAKS.search(printable)
+    assert not normalize._INVISIBLE.search(printable)
+    assert not re.search(r"[^\S\n ]", printable)
+
+
+def test_normalisation_fast_path_equals_every_step() -> None:
+    from pipelines.stages import normalize
+
+    rng = random.Random(7)
+    pieces = [
+        " ",
+        "  ",
+        "\n",
+        "\r\n",
+        "\t",
+        "\u00a0",
+        "\u200b",
+        "\x85",
+        "\u2028",
+        "a",
+        "e\u0301",
+        "\n\n\n",
+        " \n ",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        slow = normalize._LINE_BREAKS.sub("\n", text)
+        slow = normalize._INVISIBLE.sub("", slow)
+        slow = normalize.unicodedata.normalize("NFC", slow)
+        slow = normalize._HORIZONTAL_SPACE.sub(" ", slow)
+        slow = normalize._SPACE_AROUND_NEWLINE.sub("\n", slow)
+        slow = normalize._BLANK_LINES.sub("\n\n", slow)
+        assert normalize.normalize_text(text) == slow.strip()
+
+
+def test_permutation_is_exact_at_the_edges_of_the_key_space() -> None:
+    hasher = MinHasher(NearDedupParams(bands=8, rows=4, seed=11))
+    prime = (1 << 61) - 1
+    edges = [0, 1, (1 << 29) - 1, 1 << 29, (1 << 32) - 1, 1 << 32, (1 << 60) + 12345, prime - 2, prime - 1]
+    keys = np.array(edges + list(np.random.default_rng(0).integers(0, prime, 500)), dtype=np.uint64)
+    permuted = hasher._permute(keys)
+    for row, (a, b) in enumerate(zip(hasher._a[:, 0], hasher._b[:, 0], strict=True)):
+        expected = [(int(a) * int(k) + int(b)) % prime for k in keys]
+        assert permuted[row].tolist() == expected
