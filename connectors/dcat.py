@@ -33,9 +33,7 @@ from connectors.files import (
 )
 from connectors.retry import RetryPolicy, one_line, with_retries
 from schemas.config import DcatSource
-
-PUBLISHER = "publisher"  # document metadata: the dataset's publisher (CKAN organisation)
-DATASET_ID = "dataset_id"  # document metadata: the catalogue's dataset id
+from schemas.document import DATASET_ID, PUBLISHER
 
 # CKAN `format` values (free text, media types, or EU file-type authority URIs) -> reader format.
 _FORMAT_ALIASES = {

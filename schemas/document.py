@@ -32,6 +32,8 @@ LICENSE = "license"
 AGREEMENT_ID = "agreement_id"  # DSP contract agreement
 POLICY = "policy"  # ODRL decision
 URL = "url"  # the web address of the page, when there is one
+PUBLISHER = "publisher"  # who published the dataset (catalogue sources, e.g. a CKAN organisation)
+DATASET_ID = "dataset_id"  # the catalogue's id of the dataset the document belongs to
 CONTENT_SHA256 = "content_sha256"  # sha256 of the raw record payload as read
 
 # Curation keys.

@@ -26,6 +26,9 @@ DATA_SCHEMA = pa.schema(
         pa.field("license", pa.string()),
         pa.field("agreement_id", pa.string()),
         pa.field("retrieved_at", TIMESTAMP_TYPE),
+        # provenance from catalogue sources (null for plain files)
+        pa.field("publisher", pa.string()),
+        pa.field("dataset_id", pa.string()),
         # stage annotations
         pa.field("content_sha256", pa.string()),
         pa.field("pii_counts", PII_COUNTS_TYPE),

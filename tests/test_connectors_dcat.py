@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 from loopback import LoopbackServer
 
-from connectors.dcat import DATASET_ID, PUBLISHER, plan, resource_format
+from connectors.dcat import plan, resource_format
 from connectors.files import SourceError
 from connectors.reader import SourceReader
 from pipelines.runner import RunError, run_pipeline
 from schemas.config import DcatSource, parse_config
-from schemas.document import LICENSE, SOURCE, document_id
+from schemas.document import DATASET_ID, LICENSE, PUBLISHER, SOURCE, document_id
 
 API = "/api/3/action/package_search"
 
@@ -200,6 +200,7 @@ def test_dcat_run_ledger_and_data(catalogue, tmp_path):
     data = {d["source_uri"].rsplit("/", 1)[1]: d for d in pq.read_table(out / "data").to_pylist()}
     assert data["haushalt.csv"]["license"] == "dl-de-by-2.0" and data["haushalt.csv"]["source"] == "dcat"
     assert data["tabel.parquet"]["license"] == "cc-zero"
+    assert data["haushalt.csv"]["publisher"] == "Stadt Köln" and data["haushalt.csv"]["dataset_id"]
     assert not any("closed" in r["source_uri"] for r in ledger)
 
 

@@ -148,6 +148,8 @@ WEBDATASET_METADATA = (
     "license",
     "agreement_id",
     "retrieved_at",
+    "publisher",
+    "dataset_id",
     "content_sha256",
     "pii_counts",
 )
