@@ -1,6 +1,6 @@
 """Main-text extraction: snippet precision/recall/F1 and pages per CPU-second, ours vs trafilatura.
 
-    .venv/bin/python benchmarks/extraction.py [--repeat 3] [--fallback-share 0 0.25 ...]
+    .venv/bin/python benchmarks/extraction.py [--repeat 3] [--own-min-chars 0 500 ...]
 
 Corpus: ``../shared/data/web/html/trafilatura`` (``gold_snippets.jsonl``: for every page, ``with``
 strings that must be in the main text and ``without`` strings that must not). A snippet counts as
@@ -55,14 +55,14 @@ def timed_pass(pages: list[tuple[dict, str]], fn: Extractor) -> tuple[list[str],
     return texts, time.process_time() - started
 
 
-def ours_with(fallback_share: float) -> Extractor:
+def ours_with(own_min_chars: int) -> Extractor:
     def run(html: str, url: str | None) -> str:
-        saved = extract.FALLBACK_SHARE
-        extract.FALLBACK_SHARE = fallback_share
+        saved = extract.OWN_MIN_CHARS
+        extract.OWN_MIN_CHARS = own_min_chars
         try:
             return extract.extract_main_text(html, url)
         finally:
-            extract.FALLBACK_SHARE = saved
+            extract.OWN_MIN_CHARS = saved
 
     return run
 
@@ -82,20 +82,22 @@ def main() -> None:
     parser.add_argument("--gold", type=Path, default=GOLD_DIR)
     parser.add_argument("--repeat", type=int, default=3, help="timed passes per extractor (best is kept)")
     parser.add_argument(
-        "--fallback-share",
-        type=float,
+        "--own-min-chars",
+        type=int,
         nargs="*",
         default=[],
-        help="also run ours with these fallback shares (0: never fall back; default: the stage's only)",
+        help="also run ours with these thresholds for the trafilatura fallback (0: never fall back)",
     )
     args = parser.parse_args()
     pages = load_pages(args.gold)
     extractors: dict[str, Extractor] = {
         "trafilatura default": extract.trafilatura_default,
-        f"ours (FALLBACK_SHARE={extract.FALLBACK_SHARE})": extract.extract_main_text,
+        f"ours (OWN_MIN_CHARS={extract.OWN_MIN_CHARS})": extract.extract_main_text,
+        "ours, own extractor only": lambda html, url: extract.own_main_text(html),
+        "ours, trafilatura path only": extract.trafilatura_main_text,
     }
-    for share in args.fallback_share:
-        extractors[f"ours, FALLBACK_SHARE={share}"] = ours_with(share)
+    for chars in args.own_min_chars:
+        extractors[f"ours, OWN_MIN_CHARS={chars}"] = ours_with(chars)
     anchor = resiliparse_extractor()
     if anchor is not None:
         extractors["resiliparse main_content"] = anchor
@@ -116,11 +118,13 @@ def main() -> None:
         f"CPU time, best of {args.repeat}"
     )
     print(f"{'extractor':<34} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8} {'vs default':>10}")
+    fallbacks = sum(len(extract.own_main_text(html)) < extract.OWN_MIN_CHARS for _, html in pages)
     base = len(pages) / best["trafilatura default"]
     for name in extractors:
         precision, recall, f1 = score(pages, texts[name])
         rate = len(pages) / best[name]
         print(f"{name:<34} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f} {rate:>8.1f} {rate / base:>9.2f}x")
+    print(f"ours fell back to trafilatura on {fallbacks} of {len(pages)} pages")
 
 
 if __name__ == "__main__":
