@@ -39,22 +39,32 @@ Measured on 2 shared cores (other jobs running; ``--files 8``), ~2.6 KB document
 ===========  =========  ========  ======  ======  ======================  ========
 documents    side       wall (s)  docs/s  kept    peak RSS worker/driver  speed-up
 ===========  =========  ========  ======  ======  ======================  ========
-20,000       datatrove  186.9     107     5,611   50 / 113 MB
-20,000       ours       20.8      962     19,995  151 / 218 MB            9.0x
+20,000       datatrove  153.4     130     5,611   50 / 113 MB
+20,000       ours       18.1      1,105   19,995  131 / 198 MB            8.5x
+20,000 (+)   datatrove  158.5     126     5,611   50 / 112 MB
+20,000 (+)   ours       19.0      1,055   19,995  143 / 206 MB            8.4x
+20,000 (-)   datatrove  186.9     107     5,611   50 / 113 MB
+20,000 (-)   ours       20.8      962     19,995  151 / 218 MB            9.0x
 40,000 (*)   datatrove  484.1     83      11,220  50 / 113 MB
 40,000 (*)   ours       61.0      656     39,995  184 / 252 MB            7.9x
 ===========  =========  ========  ======  ======  ======================  ========
 
-(*) under heavier load from other jobs. The reference keeps fewer documents: its language
-threshold (0.65) and English-only Gopher stop words filter much of the de/hu/nl text, which makes
-its later steps cheaper. Our worker RSS grows with the rows a task buffers per output row group
-(at most 10,000 rows), not with the corpus; heliport's model is most of it.
+(+) a second run, minutes after the first. (-) the previous version of our side (language on a
+2,000-character prefix, json reader), measured on another day under heavier load: datatrove ran
+20 % slower then, so the ratios of different days do not compare. Side by side on one day
+(``--skip-reference``, alternating), the previous version ran 919 and 935 documents/s, this one
+1,027 and 1,125. (*) under heavier load from other jobs, previous version. The reference keeps
+fewer documents: its language threshold (0.65) and English-only Gopher stop words filter much of
+the de/hu/nl text, which makes its later steps cheaper. Our worker RSS grows with the rows a task
+buffers per output row group (at most 10,000 rows), not with the corpus; heliport's model is most
+of it.
 
 Where our time goes, CPU per document and process (``.venv``, same documents, side by side):
-language tagging ~0.64 ms (heliport, plus fastText when unsure; loading the models takes ~2 s per
-worker process), quality 0.32 ms (was 0.76), dedup signatures 0.39 ms (was 0.43), PII 0.17 ms
+language tagging ~0.45 ms (estimated; was ~0.64: heliport on a 1,000-character prefix, was 2,000: 0.21-0.25
+vs 0.40-0.43 ms for the classification itself on a quiet machine; loading the models takes 1-2 s
+per worker process), quality 0.32 ms (was 0.76), dedup signatures 0.39 ms (was 0.43), PII 0.17 ms
 (was 0.40), normalisation 0.025 ms (was 0.16), reading, staging and writing Parquet/ledger
-~0.25 ms.
+~0.24 ms (JSONL records through orjson: 0.026-0.029 ms, was 0.032-0.040).
 """
 
 from __future__ import annotations

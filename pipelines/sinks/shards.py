@@ -28,6 +28,7 @@ SHARD = "shard"
 UNDETERMINED = "und"
 ROW_GROUP_ROWS = 10_000
 ROW_GROUP_BYTES = 64 << 20
+DATA_COLUMNS = frozenset(DATA_SCHEMA.names)
 
 
 def document_lang(doc: Document) -> str:
@@ -100,8 +101,9 @@ class RollingShardWriter(PipelineStep):
 
 
 class _ParquetShard(_ShardFile):
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, relative: str):
         super().__init__(path)
+        self.relative = relative  # the path under the parts folder, as the ledger records it
         self.file = BatchedParquetFile(path, DATA_SCHEMA, ROW_GROUP_ROWS, ROW_GROUP_BYTES)
 
 
@@ -117,15 +119,19 @@ class ParquetShardWriter(RollingShardWriter):
         return len(doc.text.encode("utf-8")) // 2 + 256
 
     def open(self, path: Path) -> _ParquetShard:
-        return _ParquetShard(path)
+        return _ParquetShard(path, path.relative_to(self.parts_dir).as_posix())
 
     def add(self, shard: _ShardFile, doc: Document) -> None:
         assert isinstance(shard, _ParquetShard)
+        # The batch keeps DATA_SCHEMA's columns of the staged row; a missing one would be a KeyError.
         row = document_row(doc)
-        shard.file.append({field.name: row[field.name] for field in DATA_SCHEMA}, nbytes=len(doc.text))
+        if not row.keys() >= DATA_COLUMNS:
+            raise KeyError(sorted(DATA_COLUMNS - row.keys()))
+        shard.file.append(row, nbytes=len(doc.text))
 
     def annotate(self, doc: Document, shard: _ShardFile) -> None:
-        doc.metadata[SHARD] = shard.path.relative_to(self.parts_dir).as_posix()
+        assert isinstance(shard, _ParquetShard)
+        doc.metadata[SHARD] = shard.relative
 
     def close(self, shard: _ShardFile) -> None:
         assert isinstance(shard, _ParquetShard)
