@@ -20,7 +20,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from pipelines.sinks.batches import BatchedParquetFile
-from pipelines.sinks.staging import document_row
+from pipelines.sinks.staging import data_row
 from schemas.document import LANG, is_kept
 from schemas.records import DATA_SCHEMA
 
@@ -28,7 +28,6 @@ SHARD = "shard"
 UNDETERMINED = "und"
 ROW_GROUP_ROWS = 10_000
 ROW_GROUP_BYTES = 64 << 20
-DATA_COLUMNS = frozenset(DATA_SCHEMA.names)
 
 
 def document_lang(doc: Document) -> str:
@@ -123,11 +122,7 @@ class ParquetShardWriter(RollingShardWriter):
 
     def add(self, shard: _ShardFile, doc: Document) -> None:
         assert isinstance(shard, _ParquetShard)
-        # The batch keeps DATA_SCHEMA's columns of the staged row; a missing one would be a KeyError.
-        row = document_row(doc)
-        if not row.keys() >= DATA_COLUMNS:
-            raise KeyError(sorted(DATA_COLUMNS - row.keys()))
-        shard.file.append(row, nbytes=len(doc.text))
+        shard.file.append(data_row(doc), nbytes=len(doc.text))
 
     def annotate(self, doc: Document, shard: _ShardFile) -> None:
         assert isinstance(shard, _ParquetShard)
@@ -173,7 +168,7 @@ class WebDatasetShardWriter(RollingShardWriter):
 
     @staticmethod
     def _members(doc: Document) -> tuple[bytes, bytes]:
-        row = document_row(doc)
+        row = data_row(doc)
         meta = {k: row[k] for k in WEBDATASET_METADATA}
         meta["retrieved_at"] = meta["retrieved_at"].isoformat() if meta["retrieved_at"] else None
         return doc.text.encode("utf-8"), json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")

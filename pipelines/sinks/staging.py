@@ -46,7 +46,8 @@ from schemas.records import STAGED_SCHEMA
 
 BATCH_ROWS = 2048
 # Metadata stored in its own column; everything else goes to the JSON column `extra`.
-_COLUMNS = {
+# The data columns (DATA_SCHEMA, besides id and text) ...
+_DATA_COLUMNS = {
     "lang": LANG,
     "lang_score": LANG_SCORE,
     "url": URL,
@@ -59,6 +60,10 @@ _COLUMNS = {
     "dataset_id": DATASET_ID,
     "content_sha256": CONTENT_SHA256,
     "pii_counts": PII_COUNTS,
+}
+# ... and the columns only the staging area has.
+_COLUMNS = {
+    **_DATA_COLUMNS,
     "status": STATUS,
     "reason": REASON,
     "order": ORDER,
@@ -85,14 +90,23 @@ def pii_counts_row(value: dict[str, int] | None) -> dict[str, int] | None:
     return {t: int(value.get(t, 0)) for t in PII_TYPES}
 
 
-def document_row(doc: Document) -> dict[str, Any]:
+def data_row(doc: Document) -> dict[str, Any]:
+    """The :data:`DATA_SCHEMA` columns of a document: what data shards and WebDataset metadata hold."""
     meta = doc.metadata
-    row = {column: meta.get(key) for column, key in _COLUMNS.items()}
+    row = {column: meta.get(key) for column, key in _DATA_COLUMNS.items()}
     row["id"] = doc.id
     row["text"] = doc.text
-    row["status"] = str(meta.get(STATUS, Status.KEPT))
     row["retrieved_at"] = _timestamp(row["retrieved_at"])
     row["pii_counts"] = pii_counts_row(row["pii_counts"])
+    return row
+
+
+def document_row(doc: Document) -> dict[str, Any]:
+    """A staging row: the data columns, the staging-only columns, and every other key as JSON."""
+    meta = doc.metadata
+    row = data_row(doc)
+    row.update({column: meta.get(key) for column, key in _COLUMNS.items() if column not in _DATA_COLUMNS})
+    row["status"] = str(meta.get(STATUS, Status.KEPT))
     extra = {k: v for k, v in meta.items() if k not in _STRUCTURED}
     row["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False, default=str) if extra else None
     return row
