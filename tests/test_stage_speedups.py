@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pytest
 import xxhash
 
-from pipelines.stages import dedup, pii, quality
+from pipelines.stages import dedup, pii, quality, tokens
 from pipelines.stages.dedup import MinHasher, NearDedupParams, find_duplicates
 
 WORDS = [
@@ -141,21 +142,29 @@ def test_international_prefix_without_digits_is_not_a_phone() -> None:
 # ---------------------------------------------------------------- MinHash
 
 
+def plain_fmix64(value: int) -> int:
+    mask = (1 << 64) - 1
+    value ^= value >> 33
+    value = value * 0xFF51AFD7ED558CCD & mask
+    value ^= value >> 33
+    value = value * 0xC4CEB9FE1A85EC53 & mask
+    return value ^ value >> 33
+
+
 def plain_signature(words: list[str], hasher: MinHasher) -> np.ndarray | None:
     """One shingle at a time, with Python integers: the definition in the dedup module docstring."""
     params = hasher.params
     if not words:
         return None
-    n = params.ngram
-    grams = (
-        [" ".join(words)]
-        if len(words) <= n
-        else [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
-    )
-    prime = (1 << 61) - 1
-    keys = [xxhash.xxh64_intdigest(g.encode("utf-8"), params.seed) % prime for g in grams]
+    n, mask = params.ngram, (1 << 64) - 1
+    hashes = [xxhash.xxh64_intdigest(w.encode("utf-8"), params.seed) for w in words]
+    weights = [int(c) for c in hasher._positions]
+    keys = []
+    for start in range(max(len(words) - n + 1, 1)):
+        gram = hashes[start : start + n]
+        keys.append(plain_fmix64(sum(h * c for h, c in zip(gram, weights, strict=False)) & mask) >> 32)
     values = [
-        min((int(a) * k + int(b)) % prime for k in keys) & 0xFFFFFFFF
+        min((int(a) * k + int(b)) % (1 << 32) for k in keys)
         for a, b in zip(hasher._a[:, 0], hasher._b[:, 0], strict=True)
     ]
     return np.array(values, dtype="<u4")
@@ -166,7 +175,7 @@ def test_batched_signatures_equal_one_by_one(monkeypatch: pytest.MonkeyPatch, bl
     monkeypatch.setattr(dedup, "_SHINGLE_BLOCK", block)
     hasher = MinHasher(NearDedupParams(bands=3, rows=2, ngram=3, seed=5))
     texts = [text.split() for text in random_texts(5, 40)] + [[], ["one"], ["a", "b", "c"]]
-    batched = hasher.signatures(texts)
+    batched = hasher.signatures([hasher.word_hashes(words) for words in texts])
     for words, signature in zip(texts, batched, strict=True):
         expected = plain_signature(words, hasher)
         if expected is None:
@@ -194,7 +203,7 @@ def near_duplicate_keys(count: int, params: NearDedupParams) -> pa.Table:
             texts.append(variant)
     order = list(range(len(texts)))
     rng.shuffle(order)
-    signatures = hasher.signatures(texts)
+    signatures = hasher.signatures([hasher.word_hashes(words) for words in texts])
     return pa.table(
         {
             "id": [f"d{i}" for i in range(len(texts))],
@@ -227,7 +236,7 @@ def test_parallel_band_links_are_in_band_order() -> None:
 
 
 def test_word_regex_of_quality_is_unchanged() -> None:
-    assert quality.WORD_RE.pattern == re.compile(r"\w+(?:['’\-.]\w+)*").pattern
+    assert tokens.WORD_RE.pattern == re.compile(r"\w+(?:['’\-.]\w+)*").pattern
 
 
 # ---------------------------------------------------------------- normalisation fast path
@@ -277,12 +286,17 @@ def test_normalisation_fast_path_equals_every_step() -> None:
         assert normalize.normalize_text(text) == slow.strip()
 
 
-def test_permutation_is_exact_at_the_edges_of_the_key_space() -> None:
-    hasher = MinHasher(NearDedupParams(bands=8, rows=4, seed=11))
-    prime = (1 << 61) - 1
-    edges = [0, 1, (1 << 29) - 1, 1 << 29, (1 << 32) - 1, 1 << 32, (1 << 60) + 12345, prime - 2, prime - 1]
-    keys = np.array(edges + list(np.random.default_rng(0).integers(0, prime, 500)), dtype=np.uint64)
-    permuted = hasher._permute(keys)
-    for row, (a, b) in enumerate(zip(hasher._a[:, 0], hasher._b[:, 0], strict=True)):
-        expected = [(int(a) * int(k) + int(b)) % prime for k in keys]
-        assert permuted[row].tolist() == expected
+def test_words_are_shared_between_stages_and_bounded() -> None:
+    text = "Die Straße in Köln ist gesperrt. Über Nacht, sagt die Polizei."
+    words = tokens.words_of(text)
+    assert tokens.words_of(text) is words  # the quality stage's tokens are dedup's
+    assert tokens.words_of(quality.TextView(text).text) is words
+    nfd = tokens.words_of(unicodedata.normalize("NFD", text))
+    assert nfd.words == words.words and "strasse" in nfd.words and "köln" in nfd.words
+    hasher = MinHasher(NearDedupParams(seed=9))
+    assert np.array_equal(words.hashes(9), hasher.word_hashes(words.words))
+    big = [f"{i} " * 100_000 for i in range(30)]  # 200,000 characters each: the budget keeps ~40
+    for piece in big:
+        tokens.words_of(piece)
+    assert sum(map(len, tokens._cache)) <= tokens.CACHE_CHARS
+    assert big[-1] in tokens._cache and text not in tokens._cache

@@ -1,4 +1,9 @@
-"""The local engine: datatrove's ``LocalPipelineExecutor`` with ``workers`` processes."""
+"""The local engine: datatrove's ``LocalPipelineExecutor`` with ``workers`` processes.
+
+Worker processes are forked from a fork server (datatrove's default start method). Before the first
+pool of a process starts, the engine asks the fork server to import the ``preload_modules`` of the
+pipeline's steps (the language models), so that every worker shares what they load.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import multiprocess
 from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
@@ -15,8 +21,15 @@ ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
 class _QuietExecutor(LocalPipelineExecutor):
     """Task logs go to the phase's log folder; the console only gets errors (progress is ours)."""
 
+    start_method_default = "forkserver"
+
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
         return super()._run_for_rank(rank, local_rank + 1, node_rank)
+
+
+def preload_modules(pipeline: list[PipelineStep]) -> list[str]:
+    """The modules the steps of ``pipeline`` ask to have imported before the workers start, in order."""
+    return list(dict.fromkeys(m for step in pipeline for m in getattr(step, "preload_modules", ())))
 
 
 def _count_completed(logging_dir: Path) -> int:
@@ -39,12 +52,18 @@ class LocalEngine:
         progress: ProgressCallback | None = None,
     ) -> None:
         """Run ``pipeline`` as ``tasks`` tasks; raises whatever a task raised."""
+        modules = preload_modules(pipeline)
+        if modules and min(self.workers, tasks) > 1:
+            # only takes effect if this process has not started its fork server yet
+            context = multiprocess.get_context(_QuietExecutor.start_method_default)
+            context.set_forkserver_preload(["__main__", *modules])
         executor = _QuietExecutor(
             pipeline=pipeline,
             tasks=tasks,
             workers=min(self.workers, tasks),
             logging_dir=str(logging_dir),
             skip_completed=False,
+            start_method=_QuietExecutor.start_method_default,
         )
         done = threading.Event()
 

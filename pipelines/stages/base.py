@@ -20,6 +20,9 @@ class CurationStage(PipelineStep):
 
     type = "curate"
     name = "stage"
+    # Modules that an engine may import once in a parent of its worker processes (models, big tables),
+    # so that the workers share what they load instead of loading it each.
+    preload_modules: tuple[str, ...] = ()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:

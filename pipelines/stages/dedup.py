@@ -10,11 +10,18 @@ Dedup works in two steps, so that it covers every task of a run and not just one
      stripped). NFC/NFD, case and whitespace variants of a text are therefore exact duplicates;
      punctuation is kept (texts that differ in it are left to near dedup).
    - ``minhash``: ``bands * rows`` MinHash values, ``uint32`` little-endian. Shingles are word
-     n-grams over the ``\\w+`` words of the normal form, each hashed with seeded 64-bit xxhash; a
-     text with fewer words than ``ngram`` is one shingle; a text without words has no MinHash.
-     Permutation ``i`` is ``(a_i * h + b_i) mod (2**61 - 1)`` on the hash reduced mod the Mersenne
-     prime (a bijection of the key space for each ``a_i != 0``; ``a_i < 2**32`` keeps the
-     product exact in 64-bit arithmetic), and the value kept is the low 32 bits of the minimum.
+     n-grams over the words that the quality stage counts too (:mod:`pipelines.stages.tokens`:
+     case-folded NFC text, ``\\w`` runs with inner apostrophes, hyphens and dots), so a document is
+     tokenised once for both. Each word is hashed once (seeded xxh64 of its UTF-8 bytes); an
+     n-gram's 64-bit hash is the sum of its word hashes times odd per-position constants, mod
+     2**64, passed through MurmurHash3's ``fmix64``, and its *key* is the high 32 bits. A text with
+     fewer words than ``ngram`` is one shingle; a text without words has no MinHash. Permutation
+     ``i`` is ``(a_i * key + b_i) mod 2**32`` with odd ``a_i`` (a bijection of the 32-bit keys),
+     and the value kept is the minimum. Measured against the exact Jaccard similarity of the shingle
+     sets of 3,000 random document pairs (J from 0.3 to 1), the estimate is unbiased (mean error
+     0.0001) with the variance of ideal MinHash (mean squared error 0.00154, binomial
+     ``J(1-J)/112``: 0.00148); the previous definition (xxh64 per n-gram, permutations mod
+     ``2**61 - 1``) measured 0.0006 / 0.00141 and cost three times as much.
 
 2. :func:`find_duplicates` reads the keys of every kept document of the run and decides.
 
@@ -46,13 +53,13 @@ of the rows in the input table. Memory: the key table plus about one copy of the
 so the result does not depend on the number of workers.
 
 Speed: signatures are computed for batches of documents at once (the permutations run over the
-shingles of many documents in one block, reduced per document with ``minimum.reduceat``), about
-2,700 documents/s of ~2.6 KB per process.
+shingles of many documents in one block of 32-bit integers, reduced per document with
+``minimum.reduceat``), about 6,400 documents/s of ~2.6 KB per process (the exact key included;
+the shared tokenisation is counted in the quality stage), 2.4x the previous definition.
 """
 
 from __future__ import annotations
 
-import re
 import tempfile
 import unicodedata
 from collections.abc import Sequence
@@ -67,6 +74,7 @@ import xxhash
 from datatrove.data import Document, DocumentsPipeline
 
 from pipelines.stages.base import CurationStage
+from pipelines.stages.tokens import words_of
 from schemas.document import CONTENT_KEY, MINHASH, is_kept
 
 EXACT_REASON = "exact_dedup:content_hash"
@@ -89,10 +97,9 @@ DUPLICATES_SCHEMA = pa.schema(
     ]
 )
 
-_WORD = re.compile(r"\w+")
-_MERSENNE = np.uint64((1 << 61) - 1)
-_LOW32 = np.uint64(0xFFFFFFFF)
-_LOW29 = np.uint64((1 << 29) - 1)
+_FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
+_FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_MAX32 = np.uint32(0xFFFFFFFF)
 _SHINGLE_BLOCK = 512  # shingles per permutation block: bounds the (perm x shingle) temporaries
 _BATCH_DOCS = 64  # documents whose signatures are computed together
 PARALLEL_MIN_ROWS = 50_000  # near-dedup candidates from which bands are spread over processes
@@ -135,84 +142,81 @@ def content_key(normalized: str) -> bytes:
     return xxhash.xxh3_128_digest(normalized.encode("utf-8"))
 
 
-def _mod_mersenne(values: np.ndarray) -> np.ndarray:
-    """``values mod (2**61 - 1)`` for any uint64 array."""
-    folded = (values & _MERSENNE) + (values >> np.uint64(61))
-    return np.minimum(folded, folded - _MERSENNE)
+def fmix64(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser on a uint64 array, in place (a bijection that mixes every bit)."""
+    values ^= values >> np.uint64(33)
+    values *= _FMIX1
+    values ^= values >> np.uint64(33)
+    values *= _FMIX2
+    values ^= values >> np.uint64(33)
+    return values
 
 
 class MinHasher:
-    """MinHash signatures of word sequences under fixed-seed universal permutations."""
+    """MinHash signatures of word sequences under fixed-seed permutations (see the module docstring)."""
 
     def __init__(self, params: NearDedupParams) -> None:
         self.params = params
         rng = np.random.default_rng(params.seed)
-        self._a = rng.integers(1, 1 << 32, size=(params.num_perm, 1), dtype=np.uint64)
-        self._b = rng.integers(0, int(_MERSENNE), size=(params.num_perm, 1), dtype=np.uint64)
+        self._positions = rng.integers(0, 1 << 64, size=params.ngram, dtype=np.uint64) | np.uint64(1)
+        self._a = rng.integers(0, 1 << 32, size=(params.num_perm, 1), dtype=np.uint32) | np.uint32(1)
+        self._b = rng.integers(0, 1 << 32, size=(params.num_perm, 1), dtype=np.uint32)
 
-    def shingle_hashes(self, words: Sequence[str]) -> np.ndarray:
-        """Seeded xxh64 of each word n-gram (the whole sequence when it is shorter than ``ngram``)."""
-        n, seed = self.params.ngram, self.params.seed
-        encoded = [w.encode("utf-8") for w in words]
-        if len(encoded) <= n:
-            return np.array([xxhash.xxh64_intdigest(b" ".join(encoded), seed)], dtype=np.uint64)
-        count = len(encoded) - n + 1
-        grams = map(b" ".join, zip(*(encoded[i : i + count] for i in range(n)), strict=True))
-        return np.fromiter(map(xxhash.xxh64_intdigest, grams, repeat(seed)), dtype=np.uint64, count=count)
+    def word_hashes(self, words: Sequence[str]) -> np.ndarray:
+        """Seeded xxh64 of each word's UTF-8 bytes (what :meth:`Words.hashes` gives for a text)."""
+        seed = self.params.seed
+        digests = map(xxhash.xxh64_intdigest, map(str.encode, words), repeat(seed))
+        return np.fromiter(digests, dtype=np.uint64, count=len(words))
+
+    def shingle_keys(self, hashes: np.ndarray) -> np.ndarray:
+        """The uint32 key of each word n-gram, from the words' hashes (one key when there are fewer
+        than ``ngram`` words): the n-gram's word hashes weighted by odd per-position constants, summed
+        mod 2**64, mixed by :func:`fmix64`; the key is the high 32 bits."""
+        n = self.params.ngram
+        count = max(hashes.size - n + 1, 1)
+        combined = hashes[:count] * self._positions[0]
+        for k in range(1, min(n, hashes.size)):
+            combined += hashes[k : k + count] * self._positions[k]
+        return (fmix64(combined) >> np.uint64(32)).astype(np.uint32)
 
     def signature(self, words: Sequence[str]) -> np.ndarray | None:
         """``num_perm`` uint32 MinHash values, or ``None`` for an empty word sequence."""
-        return self.signatures([words])[0]
+        return self.signatures([self.word_hashes(words)])[0]
 
-    def signatures(self, texts: Sequence[Sequence[str]]) -> list[np.ndarray | None]:
-        """:meth:`signature` of each word sequence, computed together: the permutations run over the
-        shingles of many documents at once, in cache-sized blocks, and each block is reduced per document.
+    def signatures(self, hashed: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+        """The signature of each document given as its words' hashes (None where it has no words),
+        computed together: the permutations run over the shingles of many documents at once, in
+        cache-sized blocks, and each block is reduced per document.
         """
-        hashes = [self.shingle_hashes(words) for words in texts if words]
-        result: list[np.ndarray | None] = [None] * len(texts)
-        if not hashes:
+        keys_per_doc = [self.shingle_keys(h) for h in hashed if h.size]
+        result: list[np.ndarray | None] = [None] * len(hashed)
+        if not keys_per_doc:
             return result
-        keys = _mod_mersenne(np.concatenate(hashes))
-        doc_starts = np.cumsum([0] + [h.size for h in hashes[:-1]])
-        mins = np.full((self.params.num_perm, len(hashes)), _MERSENNE, dtype=np.uint64)
+        keys = np.concatenate(keys_per_doc)
+        doc_starts = np.cumsum([0] + [k.size for k in keys_per_doc[:-1]])
+        mins = np.full((self.params.num_perm, len(keys_per_doc)), _MAX32, dtype=np.uint32)
+        block = np.empty((self.params.num_perm, _SHINGLE_BLOCK), dtype=np.uint32)
         for start in range(0, keys.size, _SHINGLE_BLOCK):
             stop = min(start + _SHINGLE_BLOCK, keys.size)
             # documents with shingles in this block, and where each one's shingles start in it
             first, last = np.searchsorted(doc_starts, [start, stop], side="right") - 1
             docs = np.arange(first, last + 1 if doc_starts[last] < stop else last)
             offsets = np.maximum(doc_starts[docs], start) - start
-            block_mins = np.minimum.reduceat(self._permute(keys[start:stop]), offsets, axis=1)
+            permuted = self._permute(keys[start:stop], block[:, : stop - start])
+            block_mins = np.minimum.reduceat(permuted, offsets, axis=1)
             np.minimum(mins[:, docs], block_mins, out=block_mins)
             mins[:, docs] = block_mins
-        signatures = (mins & _LOW32).astype("<u4").T
-        rows = iter(range(len(hashes)))
-        for i, words in enumerate(texts):
-            if words:
+        signatures = mins.astype("<u4").T
+        rows = iter(range(len(keys_per_doc)))
+        for i, h in enumerate(hashed):
+            if h.size:
                 result[i] = np.ascontiguousarray(signatures[next(rows)])
         return result
 
-    def _permute(self, keys: np.ndarray) -> np.ndarray:
-        """``(a * key + b) mod p`` for every permutation (rows) and key (columns), exact in uint64.
-
-        With ``key = k1 * 2**29 + k0`` (``k0 < 2**29``, ``k1 < 2**32``) and ``a < 2**32``:
-        ``a * k0 < 2**61`` needs no reduction, and ``h = a * k1 = h1 * 2**32 + h0`` gives
-        ``h * 2**29 mod p == h0 * 2**29 + h1`` as ``2**61 == 1``; the sum stays below ``2**63``, and
-        one fold plus one conditional subtraction reduce it. Operations run in place: temporaries of
-        this size dominate the cost otherwise.
-        """
-        out = self._a * (keys & _LOW29)
-        high = self._a * (keys >> np.uint64(29))
-        scratch = high & _LOW32
-        scratch <<= np.uint64(29)
-        out += scratch
-        high >>= np.uint64(32)
-        out += high
+    def _permute(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``(a * key + b) mod 2**32`` for every permutation (rows) and key (columns), into ``out``."""
+        np.multiply(self._a, keys, out=out)
         out += self._b
-        np.right_shift(out, np.uint64(61), out=scratch)
-        out &= _MERSENNE
-        out += scratch
-        np.subtract(out, _MERSENNE, out=scratch)
-        np.minimum(out, scratch, out=out)
         return out
 
 
@@ -252,12 +256,12 @@ class DedupSignatures(CurationStage):
 
     def sign(self, docs: Sequence[Document]) -> None:
         """Store the keys of ``docs`` (kept documents) in their metadata."""
-        normalized = [normalize_for_dedup(doc.text) for doc in docs]
         if self.exact:
-            for doc, text in zip(docs, normalized, strict=True):
-                doc.metadata[CONTENT_KEY] = content_key(text)
+            for doc in docs:
+                doc.metadata[CONTENT_KEY] = content_key(normalize_for_dedup(doc.text))
         if self.minhasher is not None:
-            signatures = self.minhasher.signatures([_WORD.findall(text) for text in normalized])
+            seed = self.minhasher.params.seed
+            signatures = self.minhasher.signatures([words_of(doc.text).hashes(seed) for doc in docs])
             for doc, signature in zip(docs, signatures, strict=True):
                 doc.metadata[MINHASH] = None if signature is None else signature.tobytes()
                 if signature is None:

@@ -201,6 +201,7 @@ class LanguageTagger(CurationStage):
     """
 
     name = "language"
+    preload_modules = ("pipelines.stages.language_preload",)
 
     def __init__(
         self,

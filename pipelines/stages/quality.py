@@ -77,9 +77,9 @@ from datatrove.data import Document
 
 from pipelines.stages.base import CurationStage
 from pipelines.stages.stopwords import STOP_WORDS
+from pipelines.stages.tokens import words_of
 from schemas.document import LANG
 
-WORD_RE = re.compile(r"\w+(?:['’\-.]\w+)*")
 LETTERLESS_RE = re.compile(r"[\d_'’\-.]+")
 PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
 BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "◦", "‣", "⁃", "►", "▶", "➢", "→", "-", "–", "—", "*", "·")
@@ -129,21 +129,40 @@ SETTINGS: dict[str, LanguageSettings] = {
 class TextView:
     """A document's text split once into the units the rules count: lines, paragraphs, words.
 
-    Everything derived (repeats, word ids, n-gram groups) is computed at most once, on first use.
+    The words come from :func:`pipelines.stages.tokens.words_of` (shared with near dedup); everything
+    derived (repeats, word ids, n-gram groups) is computed at most once, on first use.
     """
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lower = text.lower()
-        self.lines = [line for line in map(str.strip, text.split("\n")) if line]
-        self.paragraphs = [p for p in map(str.strip, PARAGRAPH_SPLIT_RE.split(text)) if p]
-        self.words: list[str] = WORD_RE.findall(self.lower)
+        self.tokens = words_of(text)
+        self.lower = self.tokens.lower
+        self.words = self.tokens.words
         self._ngrams: dict[int, NgramGroups | None] = {}
-        self.vocabulary = 0  # distinct words, set with word_ids
 
     @cached_property
+    def lines(self) -> list[str]:
+        return [line for line in map(str.strip, self.text.split("\n")) if line]
+
+    @cached_property
+    def paragraphs(self) -> list[str]:
+        return [p for p in map(str.strip, PARAGRAPH_SPLIT_RE.split(self.text)) if p]
+
+    @property
     def word_chars(self) -> int:
-        return sum(map(len, self.words))
+        return self.tokens.chars
+
+    @property
+    def word_ids(self) -> np.ndarray:
+        return self.tokens.ids
+
+    @property
+    def vocabulary(self) -> int:
+        return len(self.tokens.vocabulary)
+
+    @property
+    def word_lengths(self) -> np.ndarray:
+        return self.tokens.lengths
 
     @cached_property
     def repeated_lines(self) -> tuple[int, int]:
@@ -152,17 +171,6 @@ class TextView:
     @cached_property
     def repeated_paragraphs(self) -> tuple[int, int]:
         return repeated(self.paragraphs)
-
-    @cached_property
-    def word_ids(self) -> np.ndarray:
-        """Words as small integers (equal words, equal ids), so that n-grams are cheap to compare."""
-        index = {w: i for i, w in enumerate(dict.fromkeys(self.words))}
-        self.vocabulary = len(index)
-        return np.fromiter(map(index.__getitem__, self.words), dtype=np.int64, count=len(self.words))
-
-    @cached_property
-    def word_lengths(self) -> np.ndarray:
-        return np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words))
 
     def ngram_groups(self, n: int) -> NgramGroups | None:
         """The word n-grams (``n >= 2``) grouped by equality; None when there are none (fewer than n
@@ -176,7 +184,7 @@ class TextView:
         if size <= 0:
             return None
         if n == 2:
-            previous = self.word_ids  # sets the vocabulary
+            previous = self.word_ids
             if self.vocabulary == len(self.words):
                 return None
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 def _words(block: str) -> frozenset[str]:
-    return frozenset(block.split())
+    return frozenset(word.casefold() for word in block.split())  # as the tokenizer folds words
 
 
 GERMAN = _words(

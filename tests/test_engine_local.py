@@ -1,0 +1,51 @@
+"""The local engine: worker processes start from a fork server that has imported the steps' preloads."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import multiprocess.forkserver
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from pipelines.engines.local import LocalEngine, preload_modules
+
+
+class ProbeStep(PipelineStep):
+    """Writes, per task, whether the probe module was imported before the task ran, and by whom."""
+
+    name = "probe"
+    preload_modules = ("tests.preload_probe",)
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import sys
+
+        preloaded = "tests.preload_probe" in sys.modules
+        from tests import preload_probe
+
+        record = {"preloaded": preloaded, "imported_by": preload_probe.IMPORTED_BY, "worker": os.getpid()}
+        Path(self.folder, f"{rank}.json").write_text(json.dumps(record))
+        yield from data or ()
+
+
+def test_preload_modules_are_collected_in_order_without_repeats(tmp_path: Path) -> None:
+    class Other(ProbeStep):
+        preload_modules = ("a.b", "tests.preload_probe")
+
+    steps = [ProbeStep(str(tmp_path)), Other(str(tmp_path)), ProbeStep(str(tmp_path))]
+    assert preload_modules(steps) == ["tests.preload_probe", "a.b"]
+
+
+def test_workers_share_what_the_fork_server_preloaded(tmp_path: Path) -> None:
+    multiprocess.forkserver._forkserver._stop()  # a fresh fork server, as in a new run's process
+    LocalEngine(workers=2).run("probe", [ProbeStep(str(tmp_path))], 4, tmp_path / "logs")
+    records = [json.loads((tmp_path / f"{rank}.json").read_text()) for rank in range(4)]
+    assert all(r["preloaded"] for r in records)
+    assert {r["imported_by"] for r in records} != {r["worker"] for r in records}
+    assert all(r["imported_by"] != r["worker"] and r["imported_by"] != os.getpid() for r in records)
