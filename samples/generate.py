@@ -64,7 +64,7 @@ LONG_WORD_TARGET = 190
 MIN_WORDS, MAX_WORDS = 80, 400
 MAX_DISTINCT_JACCARD = 0.2
 COMPOSE_JACCARD = 0.17  # margin below MAX_DISTINCT_JACCARD while composing
-MIN_NEAR_DUP_JACCARD = 0.85  # the sample config's MinHash threshold is 0.8
+MIN_NEAR_DUP_JACCARD = 0.85  # the sample config's MinHash threshold is 0.75
 # Base documents that get a dropped-paragraph near duplicate must have four paragraphs or more.
 LONG_DOCS = {("de", "history", 1), ("nl", "travel", 1), ("en", "science", 1)}
 NEWS_HOSTS = {

@@ -158,7 +158,7 @@ class ExactDedupStage(_Stage):
 
 class NearDedupStage(_Stage):
     kind: Literal["near_dedup"]
-    threshold: Annotated[float, Field(gt=0, le=1)] = 0.8  # estimated Jaccard of word n-gram shingles
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.75  # estimated Jaccard of word n-gram shingles
     ngram: Annotated[int, Field(ge=1, le=32)] = 5
     bands: Annotated[int, Field(ge=1, le=256)] = 14
     rows: Annotated[int, Field(ge=1, le=64)] = 8

@@ -157,7 +157,7 @@ def plain_signature(words: list[str], hasher: MinHasher) -> np.ndarray | None:
     if not words:
         return None
     n, mask = params.ngram, (1 << 64) - 1
-    hashes = [xxhash.xxh64_intdigest(w.encode("utf-8"), params.seed) for w in words]
+    hashes = [tokens.hash_word(w) for w in words]
     weights = [int(c) for c in hasher._positions]
     keys = []
     for start in range(max(len(words) - n + 1, 1)):
@@ -293,10 +293,61 @@ def test_words_are_shared_between_stages_and_bounded() -> None:
     assert tokens.words_of(quality.TextView(text).text) is words
     nfd = tokens.words_of(unicodedata.normalize("NFD", text))
     assert nfd.words == words.words and "strasse" in nfd.words and "köln" in nfd.words
-    hasher = MinHasher(NearDedupParams(seed=9))
-    assert np.array_equal(words.hashes(9), hasher.word_hashes(words.words))
+    assert np.array_equal(words.hashes, MinHasher.word_hashes(words.words))
     big = [f"{i} " * 100_000 for i in range(30)]  # 200,000 characters each: the budget keeps ~40
     for piece in big:
         tokens.words_of(piece)
     assert sum(map(len, tokens._cache)) <= tokens.CACHE_CHARS
     assert big[-1] in tokens._cache and text not in tokens._cache
+
+
+TOKEN_PIECES = [
+    *"aAzZ09_'’-. \n\t.,;:!?()",
+    *["é", "e\u0301", "ß", "İ", "ő", "Ő", "²", "½", "Ⅻ", "٣", "𝟘", "😀", "𠀀", "\u200b", "\ud800"],
+    *["\u0301", "ﬁ", "ǅ", "Σ", "ς", "_1", "--", "''", "..", "x" * 5000],
+]
+
+
+def reference_words(text: str) -> list[str]:
+    return tokens.WORD_RE.findall(unicodedata.normalize("NFC", text.casefold()))
+
+
+def check_words(text: str) -> None:
+    words = tokens.Words(text)
+    expected = reference_words(text)
+    assert words.words == expected, repr(text)
+    assert len(words) == len(expected) and words.chars == sum(map(len, expected))
+    assert words.hashes.tolist() == [tokens.hash_word(w) for w in expected]
+    assert words.letterless == sum(1 for w in expected if quality.LETTERLESS_RE.fullmatch(w))
+    assert words.vocabulary == len(set(expected))
+    first = {w: i for i, w in reversed(list(enumerate(expected)))}  # equal words, equal ids
+    assert [first[w] for w in expected] == [expected.index(w) for w in expected]
+    ids = words.ids.tolist()
+    assert all((ids[i] == ids[j]) == (expected[i] == expected[j]) for i in range(len(ids)) for j in (0, i))
+
+
+def test_array_tokenizer_equals_the_word_pattern_on_random_text() -> None:
+    rng = random.Random(12)
+    for _ in range(3000):
+        check_words("".join(rng.choice(TOKEN_PIECES) for _ in range(rng.randint(0, 30))))
+
+
+def test_array_tokenizer_equals_the_word_pattern_on_real_text(shared_data) -> None:
+    import json
+
+    lines = [
+        json.loads(line)["text"]
+        for path in sorted((shared_data / "lang").rglob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    assert len(lines) > 10_000
+    for start in range(0, len(lines), 50):  # fifty lines to a text: every line, fewer calls
+        check_words("\n".join(lines[start : start + 50]))
+
+
+def test_stop_words_are_counted_as_the_word_list_says() -> None:
+    settings = quality.SETTINGS["de"]
+    view = quality.TextView("Daß der Hund bellt, weiß jeder. DASS ER BELLT!")
+    expected = sum(w in settings.stop_words for w in view.words)
+    assert expected == 5  # daß (dass), der, jeder, dass, er
+    assert view.tokens.count_in(quality.stop_word_hashes(settings.stop_words)) == expected

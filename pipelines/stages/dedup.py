@@ -74,7 +74,7 @@ import xxhash
 from datatrove.data import Document, DocumentsPipeline
 
 from pipelines.stages.base import CurationStage
-from pipelines.stages.tokens import words_of
+from pipelines.stages.tokens import fmix64, hash_words, words_of
 from schemas.document import CONTENT_KEY, MINHASH, is_kept
 
 EXACT_REASON = "exact_dedup:content_hash"
@@ -97,8 +97,6 @@ DUPLICATES_SCHEMA = pa.schema(
     ]
 )
 
-_FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
-_FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _MAX32 = np.uint32(0xFFFFFFFF)
 _SHINGLE_BLOCK = 512  # shingles per permutation block: bounds the (perm x shingle) temporaries
 _BATCH_DOCS = 64  # documents whose signatures are computed together
@@ -113,7 +111,7 @@ class NearDedupParams:
     ngram: int = 5
     bands: int = 14
     rows: int = 8
-    threshold: float = 0.8
+    threshold: float = 0.75
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -142,16 +140,6 @@ def content_key(normalized: str) -> bytes:
     return xxhash.xxh3_128_digest(normalized.encode("utf-8"))
 
 
-def fmix64(values: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser on a uint64 array, in place (a bijection that mixes every bit)."""
-    values ^= values >> np.uint64(33)
-    values *= _FMIX1
-    values ^= values >> np.uint64(33)
-    values *= _FMIX2
-    values ^= values >> np.uint64(33)
-    return values
-
-
 class MinHasher:
     """MinHash signatures of word sequences under fixed-seed permutations (see the module docstring)."""
 
@@ -162,11 +150,10 @@ class MinHasher:
         self._a = rng.integers(0, 1 << 32, size=(params.num_perm, 1), dtype=np.uint32) | np.uint32(1)
         self._b = rng.integers(0, 1 << 32, size=(params.num_perm, 1), dtype=np.uint32)
 
-    def word_hashes(self, words: Sequence[str]) -> np.ndarray:
-        """Seeded xxh64 of each word's UTF-8 bytes (what :meth:`Words.hashes` gives for a text)."""
-        seed = self.params.seed
-        digests = map(xxhash.xxh64_intdigest, map(str.encode, words), repeat(seed))
-        return np.fromiter(digests, dtype=np.uint64, count=len(words))
+    @staticmethod
+    def word_hashes(words: Sequence[str]) -> np.ndarray:
+        """The hash of each word (:func:`pipelines.stages.tokens.hash_word`, as ``Words.hashes``)."""
+        return hash_words(words)
 
     def shingle_keys(self, hashes: np.ndarray) -> np.ndarray:
         """The uint32 key of each word n-gram, from the words' hashes (one key when there are fewer
@@ -260,8 +247,7 @@ class DedupSignatures(CurationStage):
             for doc in docs:
                 doc.metadata[CONTENT_KEY] = content_key(normalize_for_dedup(doc.text))
         if self.minhasher is not None:
-            seed = self.minhasher.params.seed
-            signatures = self.minhasher.signatures([words_of(doc.text).hashes(seed) for doc in docs])
+            signatures = self.minhasher.signatures([words_of(doc.text).hashes for doc in docs])
             for doc, signature in zip(docs, signatures, strict=True):
                 doc.metadata[MINHASH] = None if signature is None else signature.tobytes()
                 if signature is None:
