@@ -128,6 +128,25 @@ def test_only_a_bounded_prefix_is_classified(stage: LanguageTagger) -> None:
     assert metadata[LANG] == "en"
 
 
+def test_more_text_is_read_when_the_first_characters_do_not_decide(
+    stage: LanguageTagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = language.identifier()
+    read: list[int] = []
+
+    class Spy:
+        def identify_topk_with_score(self, text: str, k: int) -> list[tuple[str, float]]:
+            read.append(len(text))
+            return model.identify_topk_with_score(text, k)
+
+    monkeypatch.setattr(language, "identifier", Spy)
+    german = " Die Versammlung hat heute beschlossen, den Haushalt für das kommende Jahr anzunehmen." * 20
+    table = "4711 0815 2024 " * 40  # 600 characters without a letter, then German
+    assert [m[LANG] for m in tag([german, table + german], stage)] == ["de", "de"]
+    first, longer = read  # one look at each: the first 500 characters of German decide
+    assert first <= language.FIRST_CHARS < longer <= language.PREFIX_CHARS
+
+
 def test_filtered_documents_pass_through_untouched(stage: LanguageTagger) -> None:
     doc = make_doc(FRENCH, "gone")
     doc.metadata.update({STATUS: Status.FILTERED, REASON: "quality:gopher_min_words"})

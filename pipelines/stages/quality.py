@@ -243,7 +243,9 @@ class NgramGroups:
         np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
         bounds = np.flatnonzero(starts)
         distinct = int(bounds.size)
-        sizes = np.diff(bounds, append=keys.size)
+        sizes = np.empty(distinct, dtype=np.int64)
+        np.subtract(bounds[1:], bounds[:-1], out=sizes[:-1])
+        sizes[-1] = keys.size - bounds[-1]
         members = candidates[order]
         in_group = np.cumsum(starts) - 1  # the group of each sorted candidate
         self.group = np.arange(distinct, distinct + size, dtype=np.int64)  # unique for non-candidates

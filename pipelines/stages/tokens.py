@@ -56,12 +56,14 @@ _ZERO = np.zeros(1, dtype=np.int64)
 
 @cache
 def character_classes() -> np.ndarray:
-    """uint8 flags (:data:`WORD`, :data:`JOINER`, :data:`DIGIT_LIKE`) of every code point (~0.2 s, once)."""
-    codes = range(0x110000)
-    word = np.fromiter((chr(c).isalnum() for c in codes), dtype=bool, count=len(codes))
-    digit = np.fromiter((chr(c).isdecimal() for c in codes), dtype=bool, count=len(codes))
-    classes = word.astype(np.uint8) | (digit.astype(np.uint8) * DIGIT_LIKE)
-    classes[ord("_")] |= WORD | DIGIT_LIKE
+    """uint8 flags (:data:`WORD`, :data:`JOINER`, :data:`DIGIT_LIKE`) of every code point, from the
+    ``re`` module's own ``\\w`` and ``\\d`` (once per process, ~0.05 s: they come in a few hundred runs)."""
+    every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    classes = np.zeros(0x110000, dtype=np.uint8)
+    for pattern, flag in ((r"\w+", WORD), (r"\d+", DIGIT_LIKE)):
+        for run in re.finditer(pattern, every):
+            classes[run.start() : run.end()] |= flag
+    classes[ord("_")] |= DIGIT_LIKE
     for joiner in JOINERS:
         classes[ord(joiner)] |= JOINER | DIGIT_LIKE
     return classes
