@@ -122,6 +122,9 @@ def stop_word_hashes(stop_words: frozenset[str]) -> np.ndarray:
     return vocabulary_hashes(stop_words)
 
 
+# Odd 64-bit constants that weight the word hashes of an n-gram by position (n <= 10), fixed.
+_NGRAM_WEIGHTS = np.random.default_rng(20240601).integers(0, 1 << 64, size=10, dtype=np.uint64) | np.uint64(1)
+
 DEFAULT_SETTINGS = LanguageSettings()
 SETTINGS: dict[str, LanguageSettings] = {
     "de": LanguageSettings(STOP_WORDS["de"], 3.5, 12.5),
@@ -205,21 +208,27 @@ class TextView:
         size = self.word_count - n + 1
         if size <= 0:
             return None
-        if n == 2:
-            if self.vocabulary == self.word_count:
-                return None
-            previous, repeated_before = self.word_ids, self.word_counts[self.word_ids] >= 2
-        else:
-            shorter = self.ngram_groups(n - 1)
-            if shorter is None:  # no (n-1)-gram repeats, so no n-gram does
-                return None
-            previous, repeated_before = shorter.group, shorter.repeated
-        # The n-gram at i can only repeat where the (n-1)-grams at i and at i + 1 both do.
-        candidates = np.flatnonzero(repeated_before[:size] & repeated_before[1 : size + 1])
+        # What is known about shorter n-grams: the longest grouped so far (words, if none).
+        shorter, repeated = 1, self.word_counts[self.word_ids] >= 2
+        for m in range(n - 1, 1, -1):
+            if m in self._ngrams:
+                groups = self._ngrams[m]
+                if groups is None:  # no m-gram repeats, so no n-gram does
+                    return None
+                shorter, repeated = m, groups.repeated
+                break
+        # The n-gram at i can only repeat where the shorter n-grams at i .. i + n - shorter all do.
+        span = n - shorter + 1
+        missing = np.zeros(repeated.size + 1, dtype=np.int64)
+        np.cumsum(~repeated, out=missing[1:])
+        candidates = np.flatnonzero(missing[span:] == missing[:-span])
         if candidates.size < 2:
             return None
-        # An n-gram is its (n-1)-gram prefix and its last word: a pair of small ints, packed exactly.
-        keys = previous[candidates] * self.vocabulary + self.word_ids[candidates + (n - 1)]
+        # An n-gram's key: its words' hashes weighted by odd per-position constants, summed mod 2**64.
+        hashes = self.tokens.hashes
+        keys = hashes[candidates] * _NGRAM_WEIGHTS[0]
+        for k in range(1, n):
+            keys += hashes[candidates + k] * _NGRAM_WEIGHTS[k]
         groups = NgramGroups(size, candidates, keys)
         return groups if groups.any_repeat else None
 
@@ -229,9 +238,8 @@ class NgramGroups:
     ``candidates`` (the positions whose n-gram may repeat; equal keys, equal n-grams); every other
     n-gram occurs once.
 
-    Per position ``i``: ``group[i]`` numbers the n-gram (equal n-grams, equal numbers, all below
-    ``bound``), ``count[i]`` says how often it occurs, ``repeated[i]`` whether more than once, and
-    ``repeats[i]`` whether it occurred before ``i``.
+    Per position ``i``: ``count[i]`` says how often the n-gram at ``i`` occurs, ``repeated[i]``
+    whether more than once, and ``repeats[i]`` whether it occurred before ``i``.
     """
 
     def __init__(self, size: int, candidates: np.ndarray, keys: np.ndarray) -> None:
@@ -242,17 +250,12 @@ class NgramGroups:
         starts[:1] = True
         np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
         bounds = np.flatnonzero(starts)
-        distinct = int(bounds.size)
-        sizes = np.empty(distinct, dtype=np.int64)
+        sizes = np.empty(bounds.size, dtype=np.int64)
         np.subtract(bounds[1:], bounds[:-1], out=sizes[:-1])
         sizes[-1] = keys.size - bounds[-1]
         members = candidates[order]
-        in_group = np.cumsum(starts) - 1  # the group of each sorted candidate
-        self.group = np.arange(distinct, distinct + size, dtype=np.int64)  # unique for non-candidates
-        self.group[members] = in_group
-        self.bound = distinct + size
         self.count = np.ones(size, dtype=np.int64)
-        self.count[members] = sizes[in_group]
+        self.count[members] = sizes[np.cumsum(starts) - 1]
         self.repeated = self.count >= 2
         self.any_repeat = bool(sizes.max() >= 2)
         self.repeats = np.zeros(size, dtype=bool)
