@@ -76,6 +76,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -83,12 +84,66 @@ ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ["de", "hu", "nl", "en"]
 
 
-def _peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory (MB) of this process and of the largest child process it waited for."""
-    return {
-        "driver": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    }
+class MemorySampler(threading.Thread):
+    """Peak memory of the processes this one starts, sampled from ``/proc`` every ``interval`` s.
+
+    Worker processes are forked by a fork server (both sides' default), so they are not this
+    process's children and ``getrusage`` does not see them: every descendant is sampled instead.
+    Per process the peak RSS (shared pages counted in full) and the peak PSS (shared pages divided
+    among the processes that share them, e.g. a model loaded once before the workers were forked).
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.rss: dict[int, float] = {}
+        self.pss: dict[int, float] = {}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            for pid in _descendants(os.getpid()):
+                rss, pss = _memory_mb(pid)
+                self.rss[pid] = max(self.rss.get(pid, 0.0), rss)
+                self.pss[pid] = max(self.pss.get(pid, 0.0), pss)
+
+    def stop(self) -> dict[str, float]:
+        self._stop_event.set()
+        self.join()
+        return {
+            "worker": max(self.rss.values(), default=0.0),
+            "worker_pss": max(self.pss.values(), default=0.0),
+            "driver": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of ``pid`` in MB; zeros when it has gone."""
+    try:
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+        )
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return (int(fields["Rss"].split()[0]) / 1024, int(fields["Pss"].split()[0]) / 1024)
 
 
 def run_reference(corpus: Path, work: Path, workers: int, files: int, model: Path) -> dict[str, object]:
@@ -170,6 +225,8 @@ def run_reference(corpus: Path, work: Path, workers: int, files: int, model: Pat
         ),
     }
     phases = {}
+    sampler = MemorySampler()
+    sampler.start()
     start = time.perf_counter()
     for name, (pipeline, tasks) in steps.items():
         began = time.perf_counter()
@@ -182,10 +239,11 @@ def run_reference(corpus: Path, work: Path, workers: int, files: int, model: Pat
         ).run()
         phases[name] = round(time.perf_counter() - began, 2)
     seconds = time.perf_counter() - start
+    memory = sampler.stop()
     import pyarrow.parquet as pq
 
     kept = sum(pq.read_metadata(p).num_rows for p in (work / "data").glob("*.parquet"))
-    return {"seconds": seconds, "phases": phases, "kept": kept, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": seconds, "phases": phases, "kept": kept, "peak_rss_mb": memory}
 
 
 def run_ours(corpus: Path, work: Path, workers: int) -> dict[str, object]:
@@ -206,13 +264,15 @@ def run_ours(corpus: Path, work: Path, workers: int) -> dict[str, object]:
             ],
         }
     )
+    sampler = MemorySampler()
+    sampler.start()
     start = time.perf_counter()
     result = run_pipeline(config, work / "out", workers=workers)
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
         "kept": result.summary.by_status.get("kept", 0),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": sampler.stop(),
     }
 
 
@@ -278,14 +338,15 @@ def main() -> None:
 
     print(f"documents: {args.docs}  workers: {args.workers}  files: {args.files}")
     print(
-        f"{'side':12s} {'wall s':>8s} {'docs/s':>8s} {'kept':>7s} {'RSS worker MB':>14s} {'driver MB':>10s}"
+        f"{'side':12s} {'wall s':>8s} {'docs/s':>8s} {'kept':>7s} {'worker RSS MB':>14s} "
+        f"{'worker PSS MB':>14s} {'driver MB':>10s}"
     )
     for name, result in results.items():
         rss = result["peak_rss_mb"]
         rate = args.docs / result["seconds"]
         print(
             f"{name:12s} {result['seconds']:8.2f} {rate:8.0f} {result['kept']:7d} "
-            f"{rss['worker']:14.0f} {rss['driver']:10.0f}"
+            f"{rss['worker']:14.0f} {rss['worker_pss']:14.0f} {rss['driver']:10.0f}"
         )
     if "datatrove" in results:
         print(f"datatrove phases (s): {results['datatrove']['phases']}")

@@ -6,9 +6,10 @@ Dedup works in two steps, so that it covers every task of a run and not just one
    stores two keys in the metadata (and never changes a status):
 
    - ``content_key``: the 16-byte xxh3-128 digest of the *dedup normal form* of the text
-     (:func:`normalize_for_dedup`: Unicode NFC, case-folded, every whitespace run one space,
-     stripped). NFC/NFD, case and whitespace variants of a text are therefore exact duplicates;
-     punctuation is kept (texts that differ in it are left to near dedup).
+     (:func:`normalize_for_dedup`: case-folded, Unicode NFC, every whitespace run one space,
+     stripped; the case-folded NFC text is the tokenizer's, so it is computed once). NFC/NFD,
+     case and whitespace variants of a text are therefore exact duplicates; punctuation is kept
+     (texts that differ in it are left to near dedup).
    - ``minhash``: ``bands * rows`` MinHash values, ``uint32`` little-endian. Shingles are word
      n-grams over the words that the quality stage counts too (:mod:`pipelines.stages.tokens`:
      case-folded NFC text, ``\\w`` runs with inner apostrophes, hyphens and dots), so a document is
@@ -61,7 +62,6 @@ the shared tokenisation is counted in the quality stage), 2.4x the previous defi
 from __future__ import annotations
 
 import tempfile
-import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -131,8 +131,8 @@ DEFAULT_NEAR = NearDedupParams()
 
 
 def normalize_for_dedup(text: str) -> str:
-    """The dedup normal form: NFC, case-folded, whitespace runs collapsed to one space, stripped."""
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+    """The dedup normal form: case-folded, NFC, whitespace runs collapsed to one space, stripped."""
+    return " ".join(words_of(text).lower.split())
 
 
 def content_key(normalized: str) -> bytes:
