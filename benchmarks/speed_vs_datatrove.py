@@ -89,30 +89,30 @@ class MemorySampler(threading.Thread):
 
     Worker processes are forked by a fork server (both sides' default), so they are not this
     process's children and ``getrusage`` does not see them: every descendant is sampled instead.
-    Per process the peak RSS (shared pages counted in full) and the peak PSS (shared pages divided
-    among the processes that share them, e.g. a model loaded once before the workers were forked).
+    Reported: the peak RSS of the largest descendant (shared pages counted in full) and the peak of
+    the descendants' PSS summed (shared pages divided among the processes that share them, such as
+    a model loaded once before the workers were forked): what the run's processes occupy together.
     """
 
     def __init__(self, interval: float = 0.25) -> None:
         super().__init__(daemon=True)
         self.interval = interval
-        self.rss: dict[int, float] = {}
-        self.pss: dict[int, float] = {}
+        self.rss = 0.0
+        self.pss = 0.0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
-            for pid in _descendants(os.getpid()):
-                rss, pss = _memory_mb(pid)
-                self.rss[pid] = max(self.rss.get(pid, 0.0), rss)
-                self.pss[pid] = max(self.pss.get(pid, 0.0), pss)
+            memory = [_memory_mb(pid) for pid in _descendants(os.getpid())]
+            self.rss = max(self.rss, max((rss for rss, _ in memory), default=0.0))
+            self.pss = max(self.pss, sum(pss for _, pss in memory))
 
     def stop(self) -> dict[str, float]:
         self._stop_event.set()
         self.join()
         return {
-            "worker": max(self.rss.values(), default=0.0),
-            "worker_pss": max(self.pss.values(), default=0.0),
+            "worker": self.rss,
+            "all_pss": self.pss,
             "driver": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
 
@@ -338,15 +338,15 @@ def main() -> None:
 
     print(f"documents: {args.docs}  workers: {args.workers}  files: {args.files}")
     print(
-        f"{'side':12s} {'wall s':>8s} {'docs/s':>8s} {'kept':>7s} {'worker RSS MB':>14s} "
-        f"{'worker PSS MB':>14s} {'driver MB':>10s}"
+        f"{'side':12s} {'wall s':>8s} {'docs/s':>8s} {'kept':>7s} {'max RSS MB':>14s} "
+        f"{'all PSS MB':>14s} {'driver MB':>10s}"
     )
     for name, result in results.items():
         rss = result["peak_rss_mb"]
         rate = args.docs / result["seconds"]
         print(
             f"{name:12s} {result['seconds']:8.2f} {rate:8.0f} {result['kept']:7d} "
-            f"{rss['worker']:14.0f} {rss['worker_pss']:14.0f} {rss['driver']:10.0f}"
+            f"{rss['worker']:14.0f} {rss['all_pss']:14.0f} {rss['driver']:10.0f}"
         )
     if "datatrove" in results:
         print(f"datatrove phases (s): {results['datatrove']['phases']}")

@@ -1,8 +1,11 @@
 """The local engine: datatrove's ``LocalPipelineExecutor`` with ``workers`` processes.
 
 Worker processes are forked from a fork server (datatrove's default start method). Before the first
-pool of a process starts, the engine asks the fork server to import the ``preload_modules`` of the
-pipeline's steps (the language models), so that every worker shares what they load.
+pool of a process starts, the engine asks the fork server to import the project's modules
+(:data:`WORKER_MODULES`) and the ``preload_modules`` of the pipeline's steps (the language models),
+so that every worker starts with them instead of importing and loading them itself. (The fork
+server does not import the main script itself; a worker re-runs it, which is cheap once the
+modules it imports are there: without this, each worker of each phase spent ~0.7 s importing.)
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
+WORKER_MODULES = ("pipelines.runner",)  # imports every step a task runs (and numpy, pyarrow, datatrove)
 
 
 class _QuietExecutor(LocalPipelineExecutor):
@@ -52,8 +56,8 @@ class LocalEngine:
         progress: ProgressCallback | None = None,
     ) -> None:
         """Run ``pipeline`` as ``tasks`` tasks; raises whatever a task raised."""
-        modules = preload_modules(pipeline)
-        if modules and min(self.workers, tasks) > 1:
+        modules = [*WORKER_MODULES, *preload_modules(pipeline)]
+        if min(self.workers, tasks) > 1:
             # only takes effect if this process has not started its fork server yet
             context = multiprocess.get_context(_QuietExecutor.start_method_default)
             context.set_forkserver_preload(["__main__", *modules])

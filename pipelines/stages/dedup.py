@@ -211,6 +211,7 @@ class DedupSignatures(CurationStage):
     """Stores ``content_key`` and ``minhash`` for :func:`find_duplicates`; never changes a status."""
 
     name = "dedup"
+    preload_modules = ("pipelines.stages.tokens",)  # its character table
 
     def __init__(self, exact: bool = True, near: NearDedupParams | None = DEFAULT_NEAR) -> None:
         super().__init__()

@@ -458,6 +458,7 @@ class QualityFilter(CurationStage):
     """Filters kept documents that fail a quality rule, with reason ``quality:<rule>`` (first failure)."""
 
     name = "quality"
+    preload_modules = ("pipelines.stages.tokens",)  # its character table
 
     def process(self, doc: Document) -> None:
         rule = first_failing_rule(doc.text, doc.metadata.get(LANG))

@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
-from functools import cache, cached_property
+from functools import cached_property
 
 import numpy as np
 
@@ -54,10 +54,11 @@ _FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _ZERO = np.zeros(1, dtype=np.int64)
 
 
-@cache
 def character_classes() -> np.ndarray:
     """uint8 flags (:data:`WORD`, :data:`JOINER`, :data:`DIGIT_LIKE`) of every code point, from the
-    ``re`` module's own ``\\w`` and ``\\d`` (once per process, ~0.05 s: they come in a few hundred runs)."""
+    ``re`` module's own ``\\w`` and ``\\d`` (~0.05 s: they come in a few hundred runs). Built once,
+    when the module is imported (:data:`CHARACTER_CLASSES`), so that a fork server that imports it
+    (the stages name it in ``preload_modules``) builds it for all its workers."""
     every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
     classes = np.zeros(0x110000, dtype=np.uint8)
     for pattern, flag in ((r"\w+", WORD), (r"\d+", DIGIT_LIKE)):
@@ -67,6 +68,9 @@ def character_classes() -> np.ndarray:
     for joiner in JOINERS:
         classes[ord(joiner)] |= JOINER | DIGIT_LIKE
     return classes
+
+
+CHARACTER_CLASSES = character_classes()
 
 
 def fmix64(values: np.ndarray) -> np.ndarray:
@@ -147,7 +151,7 @@ class Words:
             lower = unicodedata.normalize("NFC", lower)
         self.lower = lower
         points = np.frombuffer(lower.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        classes = character_classes()[points]
+        classes = CHARACTER_CLASSES[points]
         inside = (classes & WORD).astype(bool)
         joiner = (classes & JOINER).astype(bool)
         joiner[1:-1] &= inside[:-2] & inside[2:]  # a joiner counts between two word characters
