@@ -27,9 +27,15 @@ class ProbeStep(PipelineStep):
         import sys
 
         preloaded = "tests.preload_probe" in sys.modules
+        project = "pipelines.runner" in sys.modules
         from tests import preload_probe
 
-        record = {"preloaded": preloaded, "imported_by": preload_probe.IMPORTED_BY, "worker": os.getpid()}
+        record = {
+            "preloaded": preloaded,
+            "project": project,
+            "imported_by": preload_probe.IMPORTED_BY,
+            "worker": os.getpid(),
+        }
         Path(self.folder, f"{rank}.json").write_text(json.dumps(record))
         yield from data or ()
 
@@ -46,6 +52,6 @@ def test_workers_share_what_the_fork_server_preloaded(tmp_path: Path) -> None:
     multiprocess.forkserver._forkserver._stop()  # a fresh fork server, as in a new run's process
     LocalEngine(workers=2).run("probe", [ProbeStep(str(tmp_path))], 4, tmp_path / "logs")
     records = [json.loads((tmp_path / f"{rank}.json").read_text()) for rank in range(4)]
-    assert all(r["preloaded"] for r in records)
+    assert all(r["preloaded"] and r["project"] for r in records)
     assert {r["imported_by"] for r in records} != {r["worker"] for r in records}
     assert all(r["imported_by"] != r["worker"] and r["imported_by"] != os.getpid() for r in records)
