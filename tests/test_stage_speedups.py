@@ -85,6 +85,42 @@ def test_ngram_rules_equal_their_plain_definitions() -> None:
             assert quality.dup_ngram_char_frac(view, n) == plain_dup_ngram_char_frac(view.words, n)
 
 
+def plain_first_failing_rule(text: str, lang: str | None) -> str | None:
+    """The rules without their shortcuts: every n-gram fraction computed and compared."""
+    view = quality.TextView(text)
+    settings = quality.SETTINGS.get(lang or "", quality.DEFAULT_SETTINGS)
+    plain: dict[str, quality.Check] = {
+        **{
+            f"gopher_top_{n}gram": (lambda v, s, n=n, lim=lim: quality.top_ngram_char_frac(v, n) > lim)
+            for n, lim in quality.TOP_NGRAM_CHAR_FRAC.items()
+        },
+        **{
+            f"gopher_dup_{n}gram": (lambda v, s, n=n, lim=lim: quality.dup_ngram_char_frac(v, n) > lim)
+            for n, lim in quality.DUP_NGRAM_CHAR_FRAC.items()
+        },
+    }
+    return next((name for name, fails in quality.RULES if plain.get(name, fails)(view, settings)), None)
+
+
+def test_rule_shortcuts_decide_as_the_plain_rules() -> None:
+    rng = random.Random(9)
+    texts = random_texts(3, 400)
+    for _ in range(300):  # prose-like text whose repeats sit near the limits
+        base = [rng.choice(WORDS) + str(rng.randint(0, 60)) for _ in range(rng.randint(40, 250))]
+        piece = base[: rng.randint(3, 14)]
+        for _ in range(rng.randint(0, 6)):
+            at = rng.randrange(len(base) + 1)
+            base[at:at] = piece
+        texts.append(" ".join(base))
+    outcomes = Counter()
+    for text in texts:
+        for lang in ("de", None):
+            expected = plain_first_failing_rule(text, lang)
+            assert quality.first_failing_rule(text, lang) == expected, text
+            outcomes[expected] += 1
+    assert sum(1 for rule in outcomes if rule and "gram" in rule) >= 4  # the n-gram rules were exercised
+
+
 def test_letterless_and_stop_word_counts_equal_their_plain_definitions() -> None:
     settings = quality.SETTINGS["de"]
     for text in random_texts(2, 200):

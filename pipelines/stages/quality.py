@@ -147,6 +147,7 @@ class TextView:
         self.lower = self.tokens.lower
         self.word_count = len(self.tokens)
         self._ngrams: dict[int, NgramGroups | None] = {}
+        self.dup_bounds: dict[int, float] = {}  # upper bounds of dup_ngram_char_frac by n, as rules find them
 
     @cached_property
     def lines(self) -> list[str]:
@@ -196,6 +197,17 @@ class TextView:
         if not self.word_count:
             return 0
         return int(np.bincount(self.word_ids, weights=self.word_lengths).max())
+
+    def repeated_run_chars(self, n: int) -> float:
+        """Share of word characters in runs of at least ``n`` words that each occur more than once:
+        an upper bound of :func:`dup_ngram_char_frac` (a repeated n-gram is made of repeated words)."""
+        if self.word_count < n:
+            return 0.0
+        unique = self.word_counts[self.word_ids] < 2
+        missing = np.zeros(unique.size + 1, dtype=np.int64)
+        np.cumsum(unique, out=missing[1:])
+        starts = missing[n:] == missing[:-n]  # the n words from here on all repeat
+        return covered_chars(self, starts, n)
 
     def ngram_groups(self, n: int) -> NgramGroups | None:
         """The word n-grams (``n >= 2``) grouped by equality; None when there are none (fewer than n
@@ -299,11 +311,15 @@ def dup_ngram_char_frac(view: TextView, n: int) -> float:
     groups = view.ngram_groups(n)
     if groups is None:
         return 0.0
-    repeat_starts = groups.repeats
-    # word j is covered when a repeat starts at one of the positions j-n+1 .. j
+    return covered_chars(view, groups.repeats, n)
+
+
+def covered_chars(view: TextView, starts: np.ndarray, n: int) -> float:
+    """Share of word characters in the n-word windows that begin where ``starts`` is true."""
+    # word j is covered when a window starts at one of the positions j-n+1 .. j
     starts_before = np.zeros(view.word_count + 1, dtype=np.int64)
-    np.cumsum(repeat_starts, out=starts_before[1 : groups.size + 1])
-    starts_before[groups.size + 1 :] = starts_before[groups.size]
+    np.cumsum(starts, out=starts_before[1 : starts.size + 1])
+    starts_before[starts.size + 1 :] = starts_before[starts.size]
     window = starts_before[1:] - np.concatenate((np.zeros(n, dtype=np.int64), starts_before[1:-n]))
     return fraction(int(view.word_lengths[window > 0].sum()), view.word_chars)
 
@@ -356,7 +372,20 @@ def top_ngram_check(n: int, limit: float) -> Check:
 
 
 def dup_ngram_check(n: int, limit: float) -> Check:
-    return lambda view, settings: dup_ngram_char_frac(view, n) > limit
+    def fails(view: TextView, settings: LanguageSettings) -> bool:
+        # Where an n-gram repeats, so do the shorter n-grams inside it: the words that repeated
+        # n-grams cover, shorter repeated ones cover too. So a bound found for a shorter n (the
+        # rules run from 5 to 10) that is within this limit decides; so does the cheap bound of
+        # words in runs of repeated words, which settles almost every real document.
+        if any(bound <= limit for bound in view.dup_bounds.values()):
+            return False
+        bound = view.dup_bounds[n] = view.repeated_run_chars(n)
+        if bound <= limit:
+            return False
+        fraction = view.dup_bounds[n] = dup_ngram_char_frac(view, n)
+        return fraction > limit
+
+    return fails
 
 
 def mean_word_length_out_of_bounds(view: TextView, settings: LanguageSettings) -> bool:
