@@ -8,7 +8,7 @@ process, and are never attributes of the stage (it pickles).
 
 Decision
 --------
-1. Classify the first ``FIRST_CHARS`` (500) characters, cut back to a whitespace, with heliport's
+1. Classify the first ``FIRST_CHARS`` (300) characters, cut back to a whitespace, with heliport's
    top five; when that leaves heliport unsure (fewer than ten letters, ``und``, or step 3 would
    consult fastText), classify a longer prefix (``PREFIX_CHARS``, 1,000) instead.
    ``p_heliport`` is a softmax of ``-3 * score`` over those five.
@@ -53,15 +53,16 @@ alone 0.9747 / 2.30 %; previous stage 0.9664 / 1.17 %).
 Speed: heliport's cost grows with the text (~0.15 microseconds per character), so only a prefix is
 classified, and a short one first. On 20,000 ~2.5 KB documents (``benchmarks/throughput.py``'s
 ``build_corpus``: joined lines of one source, de/hu/nl/en), CPU per document side by side, one
-process: 2,000 characters 0.41-0.43 ms, 1,000 characters 0.21-0.25 ms, 500 first (this stage)
-0.07-0.12 ms. On 4,094 documents (4,000 of that corpus, the Common Crawl documents of
-``shared/data/web/cc_docs`` and the fundus gold articles) the tagged language is the same with a
-300, 400, 500, 600, 800 or 1,000-character prefix for every document; fastText is consulted for 11
-of the 20,000 corpus documents at 1,000 characters (1 at 2,000, 160 at 400; heliport's gap is a
-per-word mean, so longer text is not more decisive, only a few nl documents fall under 0.5). A
-document whose first 500 characters are in another language than the rest (a banner left by the
-extraction) is tagged by its beginning, as with any prefix. Only 27 lines of ``shared/data/lang``
-are longer than 500 characters; the line measurements above are the same either way.
+process: 2,000 characters 0.41-0.43 ms, 1,000 characters 0.21-0.25 ms, 500 first 0.07-0.12 ms,
+300 first (this stage) about 0.07 ms. The tagged language is the same with a 300, 400, 500, 600,
+800 or 1,000-character prefix for every one of 4,094 documents (4,000 of that corpus, the Common
+Crawl documents of ``shared/data/web/cc_docs`` and the fundus gold articles) and for every one of
+the 231 real pages of ``shared/data/web/html`` after extraction (de, en, fr, es, pl, pt, hu, nl,
+...); the line measurements above are also the same at 300, 400, 500 and 1,000 characters. fastText
+is consulted for 11 of the 20,000 corpus documents at 1,000 characters (1 at 2,000, 160 at 400;
+heliport's gap is a per-word mean, so longer text is not more decisive, only a few nl documents fall
+under 0.5). A document whose first characters are in another language than the rest (a banner left
+by the extraction) is tagged by its beginning, as with any prefix.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ from pipelines.stages.base import CurationStage
 from schemas.document import LANG, LANG_SCORE, Status, set_fate
 
 REASON_PREFIX = "lang"
-FIRST_CHARS = 500  # classify this many characters first, cut back to a whitespace (see Speed) ...
+FIRST_CHARS = 300  # classify this many characters first, cut back to a whitespace (see Speed) ...
 PREFIX_CHARS = 1000  # ... and up to this many when heliport is unsure of the first ones
 MIN_LETTERS = 10  # fewer letters than this (about two short words): too little text to identify
 HELIPORT_TOP_K = 5  # heliport's probabilities are a softmax over its best five languages
