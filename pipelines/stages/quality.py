@@ -106,6 +106,7 @@ MAX_BULLET_LINES = 0.9
 MAX_ELLIPSIS_LINES = 0.3
 MIN_ALPHA_WORDS = 0.8
 MIN_STOP_WORDS = 2
+STOP_WORD_HEAD = 64  # words looked at first for the stop-word rule
 MAX_JAVASCRIPT_CHAR_FRAC = 0.1
 MIN_LINE_PUNCT = 0.12
 SHORT_LINE_CHARS = 30
@@ -415,7 +416,10 @@ def ellipsis_lines(view: TextView, settings: LanguageSettings) -> bool:
 
 
 def too_few_alpha_words(view: TextView, settings: LanguageSettings) -> bool:
-    # a word without a letter is made of digits, '_' and joiners only (LETTERLESS_RE)
+    # A word without a letter is made of digits, '_' and joiners only (LETTERLESS_RE), so there are
+    # at most as many as such characters: when those are few, the words need not be looked at.
+    if fraction(view.word_count - view.tokens.digit_like_chars, view.word_count) >= MIN_ALPHA_WORDS:
+        return False
     letterless = view.tokens.letterless
     return fraction(view.word_count - letterless, view.word_count) < MIN_ALPHA_WORDS
 
@@ -423,7 +427,12 @@ def too_few_alpha_words(view: TextView, settings: LanguageSettings) -> bool:
 def too_few_stop_words(view: TextView, settings: LanguageSettings) -> bool:
     if not settings.stop_words:
         return False
-    return view.tokens.count_in(stop_word_hashes(settings.stop_words)) < MIN_STOP_WORDS
+    stop_words = stop_word_hashes(settings.stop_words)
+    head = STOP_WORD_HEAD  # text in the language has its stop words early: look there first
+    found = view.tokens.count_in(stop_words, 0, head)
+    if found >= MIN_STOP_WORDS:
+        return False
+    return found + view.tokens.count_in(stop_words, head) < MIN_STOP_WORDS
 
 
 def lorem_ipsum(view: TextView, settings: LanguageSettings) -> bool:

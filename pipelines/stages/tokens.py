@@ -209,13 +209,19 @@ class Words:
         others = np.add.reduceat(self._other.astype(np.int64), self._first)
         return int(np.count_nonzero(others == 0))
 
-    def count_in(self, vocabulary: np.ndarray) -> int:
-        """How many words are in ``vocabulary`` (sorted :func:`hash_word` values)."""
-        if not vocabulary.size:
+    @property
+    def digit_like_chars(self) -> int:
+        """Characters of words that are digits, ``_`` or joiners: at least one per letterless word."""
+        return int(self.chars - np.count_nonzero(self._other))
+
+    def count_in(self, vocabulary: np.ndarray, start: int = 0, stop: int | None = None) -> int:
+        """How many of the words ``start:stop`` are in ``vocabulary`` (sorted :func:`hash_word` values)."""
+        hashes = self.hashes[start:stop]
+        if not vocabulary.size or not hashes.size:
             return 0
-        found = np.searchsorted(vocabulary, self.hashes)
+        found = np.searchsorted(vocabulary, hashes)
         found[found == vocabulary.size] = 0
-        return int(np.count_nonzero(vocabulary[found] == self.hashes))
+        return int(np.count_nonzero(vocabulary[found] == hashes))
 
 
 def vocabulary_hashes(words: Iterable[str]) -> np.ndarray:
