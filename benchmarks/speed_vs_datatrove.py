@@ -30,41 +30,44 @@ Corpus: ``benchmarks/throughput.py``'s ``build_corpus`` (consecutive lines of on
 - ours: ``pipelines.runner.run_pipeline`` with normalize, language, quality, pii, exact_dedup,
   near_dedup and Parquet output (plus the ledger and manifest), local engine.
 
-It prints wall time, documents/s, the ratio, and peak RSS (largest worker process; the driver
-process separately, where ours also clusters run-wide). The machine is shared and noisy: compare
-the two lines of one run, not numbers from different days.
+It prints wall time, documents/s, the ratio, and memory: the peak RSS of the largest process of
+each side (ours: a worker, which maps heliport's ~0.8 GB model shared with the other workers), the
+peak of all its processes' PSS together (shared pages counted once), and the driver's peak RSS
+(where ours also clusters run-wide). The machine is shared and noisy: compare the two lines of one
+run, not numbers from different days.
 
-Measured on 2 shared cores (other jobs running; ``--files 8``), ~2.6 KB documents:
+Measured 2026-11-21 on 2 shared cores (``--files 8``), ~2.6 KB documents:
 
-===========  =========  ========  ======  ======  ======================  ========
-documents    side       wall (s)  docs/s  kept    peak RSS worker/driver  speed-up
-===========  =========  ========  ======  ======  ======================  ========
-20,000       datatrove  153.4     130     5,611   50 / 113 MB
-20,000       ours       18.1      1,105   19,995  131 / 198 MB            8.5x
-20,000 (+)   datatrove  158.5     126     5,611   50 / 112 MB
-20,000 (+)   ours       19.0      1,055   19,995  143 / 206 MB            8.4x
-20,000 (-)   datatrove  186.9     107     5,611   50 / 113 MB
-20,000 (-)   ours       20.8      962     19,995  151 / 218 MB            9.0x
-40,000 (*)   datatrove  484.1     83      11,220  50 / 113 MB
-40,000 (*)   ours       61.0      656     39,995  184 / 252 MB            7.9x
-===========  =========  ========  ======  ======  ======================  ========
+===========  =========  ========  ======  ======  ========  =========  ======  ========
+documents    side       wall (s)  docs/s  kept    max RSS   all PSS    driver  speed-up
+===========  =========  ========  ======  ======  ========  =========  ======  ========
+20,000       datatrove  153.4     130     5,611   131 MB    257 MB     113 MB
+20,000       ours       11.0      1,824   19,995  1,096 MB  1,387 MB   218 MB  14.0x
+20,000       datatrove  149.1     134     5,611   131 MB    257 MB     114 MB
+20,000       ours       11.3      1,768   19,995  1,082 MB  1,371 MB   210 MB  13.2x
+20,000 (*)   datatrove  138.6     144     5,611   131 MB    256 MB     113 MB
+20,000 (*)   ours       11.8      1,689   19,995  1,081 MB  1,389 MB   206 MB  11.7x
+40,000       ours       21.6      1,852   39,995  1,111 MB  1,469 MB   267 MB
+===========  =========  ========  ======  ======  ========  =========  ======  ========
 
-(+) a second run, minutes after the first. (-) the previous version of our side (language on a
-2,000-character prefix, json reader), measured on another day under heavier load: datatrove ran
-20 % slower then, so the ratios of different days do not compare. Side by side on one day
-(``--skip-reference``, alternating), the previous version ran 919 and 935 documents/s, this one
-1,027 and 1,125. (*) under heavier load from other jobs, previous version. The reference keeps
-fewer documents: its language threshold (0.65) and English-only Gopher stop words filter much of
-the de/hu/nl text, which makes its later steps cheaper. Our worker RSS grows with the rows a task
-buffers per output row group (at most 10,000 rows), not with the corpus; heliport's model is most
-of it.
+(*) an hour earlier, before the 300-character language look and the cheaper stage statistics.
+The previous version of our side measured 1,055-1,105 documents/s (8.4-8.5x) on this corpus;
+what changed: one tokenizer for quality and near dedup (NumPy arrays, word hashes), MinHash on
+32-bit keys, exact bounds that settle most quality rules, a 300-character first look for the
+language, PII patterns tried only where a match can start, and worker processes that start with
+the project's modules and the language models already loaded (no per-worker imports or model
+loads). The reference keeps fewer documents: its language threshold (0.65) and English-only
+Gopher stop words filter much of the de/hu/nl text, which makes its later steps cheaper. Memory:
+our workers' peak does not grow with the corpus (20,000 and 40,000 documents above); the driver's
+grows with the run-wide dedup keys (~450 MB per million documents).
 
-Where our time goes, CPU per document and process (``.venv``, same documents, side by side):
-language tagging ~0.45 ms (estimated; was ~0.64: heliport on a 1,000-character prefix, was 2,000: 0.21-0.25
-vs 0.40-0.43 ms for the classification itself on a quiet machine; loading the models takes 1-2 s
-per worker process), quality 0.32 ms (was 0.76), dedup signatures 0.39 ms (was 0.43), PII 0.17 ms
-(was 0.40), normalisation 0.025 ms (was 0.16), reading, staging and writing Parquet/ledger
-~0.24 ms (JSONL records through orjson: 0.026-0.029 ms, was 0.032-0.040).
+Where our time goes, CPU per document in one process (the stages chained as in a run, 4,000 of
+these documents): quality 0.28 ms (tokenisation included; 0.32 before), language 0.12-0.13 ms (was
+~0.45; loading the models, ~0.7 s, happens once per run in the fork server), dedup signatures 0.09
+ms (was 0.39), PII 0.05 ms (was 0.17), normalisation 0.025 ms; reading, staging and writing
+Parquet and the ledger ~0.1 ms (``benchmarks/throughput.py``'s I/O floor: 25,000 documents/s in
+one process). Fixed costs of a run: ~0.7 s of imports, ~1.3 s for the fork server to load the
+modules and models, ~0.1 s per task.
 """
 
 from __future__ import annotations
