@@ -35,8 +35,19 @@ $(BENCH_VENV)/.installed:
 	$(BENCH_VENV)/bin/python -m pip install 'datatrove[processing]>=0.10,<0.11' spacy orjson pyarrow
 	touch $@
 
-bench: install $(BENCH_VENV)/.installed
+# The dedup benchmark's text-dedup baseline (datasketch) only, beside our packages, not in .venv.
+BENCH_DEPS := .bench-deps
+$(BENCH_DEPS)/.installed: | $(BIN)/python
+	$(BIN)/python -m pip install --target $(BENCH_DEPS) --no-deps 'datasketch>=1.6' scipy
+	touch $@
+
+bench: install $(BENCH_VENV)/.installed $(BENCH_DEPS)/.installed
 	$(BIN)/python benchmarks/speed_vs_datatrove.py
+	$(BIN)/python benchmarks/language_id.py
+	$(BIN)/python benchmarks/quality_and_pii.py
+	PYTHONPATH=$(BENCH_DEPS) $(BIN)/python benchmarks/dedup_quality.py
+	$(BIN)/python benchmarks/extraction.py
+	$(BIN)/python benchmarks/throughput.py
 
 clean:
 	rm -rf out .pytest_cache

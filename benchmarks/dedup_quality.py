@@ -1,7 +1,7 @@
 r"""Dedup quality: pairwise precision / recall / F1 of exact + near dedup on realistic article variants.
 
     .venv/bin/python benchmarks/dedup_quality.py [--thresholds 0.7 0.8 0.9] [--bands 14 --rows 8 --ngram 5]
-    PYTHONPATH=DIR .venv/bin/python benchmarks/dedup_quality.py   # with the baseline installed in DIR
+    PYTHONPATH=.bench-deps .venv/bin/python benchmarks/dedup_quality.py   # + baseline (from make bench)
 
 The requirement: pairwise F1 >= 0.97 on realistic variants, and no merges of different articles that
 share a publisher's template. Only the public API of ``pipelines.stages.dedup`` is used
@@ -58,8 +58,26 @@ text-dedup's MinHash defaults (5-grams of the text split on every ``\W`` charact
 Unicode normalisation; 256 permutations, seed 42; datasketch ``MinHashLSH`` with threshold 0.7 and
 its optimal bands/rows; every candidate pair joined by a union-find, without verification; the first
 document of a cluster kept). text-dedup keeps the empty strings between adjacent non-word characters
-as tokens, so other spacing changes every shingle; a second row ("words") drops them. The issue's
-anchor: text-dedup's MinHash reaches F1 0.952 on a public benchmark.
+as tokens, so other spacing changes every shingle; a second row ("words") drops them. For
+reference, text-dedup's MinHash reaches F1 0.952 on a public benchmark.
+
+Measured 2026-11-21 (592 documents, 74 articles; 14 bands x 8 rows, word 5-grams):
+
+===============================  =========  ======  ======  =========================
+config                           precision  recall  F1      different articles merged
+===============================  =========  ======  ======  =========================
+ours, threshold 0.7              1.000      0.983   0.992   0
+ours, threshold 0.75 (default)   1.000      0.974   0.987   0
+ours, threshold 0.8              1.000      0.945   0.972   0
+ours, threshold 0.9              1.000      0.754   0.860   0
+text-dedup defaults              1.000      0.620   0.765   0
+text-dedup, no empty tokens      1.000      0.835   0.910   0
+===============================  =========  ======  ======  =========================
+
+Per variant at the default: NFD, whitespace and typos 1.000; dropped paragraph, syndicated and
+both chrome variants 0.973. The highest 5-gram Jaccard between different articles that carry the
+same template lines is 0.096. SPDX: every exact group whole; cs336: the MIT pair merged, the
+PyTorch licence alone.
 """
 
 from __future__ import annotations
