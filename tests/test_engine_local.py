@@ -55,3 +55,13 @@ def test_workers_share_what_the_fork_server_preloaded(tmp_path: Path) -> None:
     assert all(r["preloaded"] and r["project"] for r in records)
     assert {r["imported_by"] for r in records} != {r["worker"] for r in records}
     assert all(r["imported_by"] != r["worker"] and r["imported_by"] != os.getpid() for r in records)
+
+
+def test_loguru_library_folders_are_worked_out_once() -> None:
+    from loguru import logger
+    from loguru._better_exceptions import ExceptionFormatter
+
+    sinks = [logger.add(lambda message: None, backtrace=True, diagnose=True) for _ in range(3)]
+    for sink in sinks:
+        logger.remove(sink)
+    assert ExceptionFormatter._get_lib_dirs.cache_info().currsize == 1
