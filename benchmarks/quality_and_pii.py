@@ -1,0 +1,1044 @@
+"""Quality filters and PII detection against datatrove's blocks, side by side on real and synthetic text.
+
+    .venv/bin/python benchmarks/quality_and_pii.py [--skip-reference]
+        [--reference-python .venv-bench/bin/python] [--show 30]
+
+A. Quality, clean text: documents built from ``../shared/data/lang/{de,hu,nl,en}.jsonl`` exactly as
+   ``tests/test_stage_quality.py`` builds them (its ``documents_from``, imported: consecutive lines of
+   one ``source``, three sentences to a line), at the three word bands of the table in
+   ``pipelines/stages/quality.py`` (100-300, 50-120, 300-1000 words). Per language and band: the
+   share kept by our ``first_failing_rule(text, lang)`` and by datatrove's ``GopherRepetitionFilter``
+   -> ``GopherQualityFilter`` -> ``FineWebQualityFilter`` chained (their defaults: English stop words
+   and word tokenizer; a document is kept when all three keep it), with the reasons of the dropped.
+B. Quality, junk: per language 25 documents of each kind, built from the same real lines with fixed
+   seeds: ``navigation`` (25-40 lines, each the first 3-5 words of a real line, no punctuation),
+   ``repeated_lines`` (a real paragraph of >= 40 words written 2-4 times), ``keyword_spam`` (a 2-3
+   word phrase of a real line repeated 15-30 times in one line inside ~150 real words),
+   ``gibberish_shuffled`` (~150 real words with the letters shuffled within each word),
+   ``gibberish_random`` (random letters drawn with the language's letter and word-length frequencies,
+   sentence-cased lines ending in a full stop), ``lorem_ipsum`` (a real heading over lorem-ipsum
+   paragraphs) and ``numbers_table`` (a real caption over 20-30 rows of dates, amounts, percentages
+   and symbols). Per kind: the share each side drops and its reasons.
+C. PII: our ``find_pii`` over every line of ``lang/*.jsonl`` and ``lang/confusers/*.jsonl`` (counts
+   per type, the first ``--show`` findings with their text) and the lines datatrove's
+   ``PIIFormatter`` (defaults: e-mails and public IPv4 addresses) changes, with the disagreements.
+   Then synthetic sentences (fixed seed; German, Hungarian, Dutch and English frames, each with one
+   item): e-mails (also ``name(at)example(dot)de``), public and private IPv4, IPv6, phones in DE /
+   HU / NL / international formats, IBANs (DE / NL / HU, check digits computed here), Dutch BSN,
+   Hungarian TAJ and German Steuer-ID with valid check digits after their keyword (check digits
+   computed here, independently of ``pipelines.stages.pii``); and negatives: dates, prices, years,
+   quantities, postcodes, reference numbers, ISBNs, and IBAN / BSN / TAJ / Steuer-ID with a wrong
+   check digit. A positive is found by us when one finding of its type covers the whole item, by
+   datatrove when the item no longer appears in its output; a negative is a false positive when
+   there is any finding (datatrove: any change). ``extra``: findings in positive sentences beyond
+   the item. Last, documents/s of our ``redact`` and of ``PIIFormatter.format`` on ~2.6 KB
+   documents (``benchmarks/throughput.py``'s ``build_corpus``), best of three, one process.
+
+datatrove's quality filters need its word tokenizers (spaCy), which our ``.venv`` does not have: they
+run in a child process under ``--reference-python`` (``.venv-bench``, ``make bench`` creates it),
+which reads the texts as JSON on stdin and prints one JSON line with a reason (or null) per text;
+``--skip-reference`` leaves that out. ``PIIFormatter`` needs only ``re`` and runs in-process (our
+``.venv`` has the same datatrove 0.10.1), with or without ``--skip-reference``.
+
+Measured 2026-11-21 on 2 shared cores (the whole script: ~20 s, ~14 s of it the reference child).
+
+A. Clean text, share kept (documents). datatrove drops 5-22 % of the documents for too few words
+with a letter (its alpha rule counts the punctuation tokens of its tokenizer as words) and nearly all
+other de/hu/nl documents for fewer than 2 English stop words:
+
+=============  ====  =========  =========  ====  =========  =========  ====  =========  =========
+words per doc  de    ours       datatrove  hu    ours       datatrove  nl    ours       datatrove
+=============  ====  =========  =========  ====  =========  =========  ====  =========  =========
+100-300        99    100 %      1.0 %      208   99.0 %     2.4 %      162   98.8 %     7.4 %
+50-120         233   99.6 %     0.4 %      479   96.9 %     0.8 %      383   99.0 %     2.3 %
+300-1000       30    100 %      6.7 %      66    100 %      7.6 %      50    100 %      24.0 %
+=============  ====  =========  =========  ====  =========  =========  ====  =========  =========
+
+English, the language of datatrove's defaults: 99.2 / 97.7 / 100 % kept by ours, 93.9 / 89.4 / 92.7 %
+by datatrove (131 / 310 / 41 documents). The issue's anchor (datatrove drops ~70 % of clean de/hu/nl)
+is an understatement on these documents: it drops 76-99.6 %.
+
+B. Junk, share dropped (100 documents of each kind, 25 per language) and our reasons:
+
+==================  =======  ===========  =========  ==============================================
+kind                ours     de/hu/nl/en  datatrove  our reasons
+==================  =======  ===========  =========  ==============================================
+navigation          100 %    25/25/25/25  100 %      fineweb_line_punct 100
+repeated_lines      100 %    25/25/25/25  100 %      gopher_dup_line_frac 100
+keyword_spam        97 %     25/24/25/23  98 %       gopher_top_2gram 52, _top_3gram 36, _top_4gram 9
+gibberish_shuffled  1 %      0/0/1/0      77 %       fineweb_line_punct 1
+gibberish_random    30 %     20/5/1/4     98 %       gopher_stop_words 30
+lorem_ipsum         100 %    25/25/25/25  100 %      c4_lorem_ipsum 86, gopher_stop_words 14
+numbers_table       100 %    25/25/25/25  100 %      gopher_alpha_words 89, gopher_mean_word_length 11
+==================  =======  ===========  =========  ==============================================
+
+Not dropped by us: text with the letters shuffled within each word (no rule looks at whether words
+are words: lengths, punctuation and line structure stay real; one-letter stop words such as ``a``
+survive shuffling, two-letter ones such as ``in``, ``es``, ``az`` half the time) and random letter
+strings in the language's letter and word-length frequencies (the stop-word rule needs only 2, which
+random 1-2 letter words supply in hu/nl/en). datatrove drops most of both through its English stop
+words, which are also what drops clean de/hu/nl text (of the shuffled *English* documents it drops
+6 of 25). In the 3 spam documents kept the most frequent 2-, 3- and 4-grams cover 6-14 % of the word
+characters, under Gopher's 20 / 18 / 16 % limits (a phrase of short words, e.g. "i am in" x 15, in
+~200 words).
+
+C. PII. Real lines (14,449 of lang/ and lang/confusers/): ours 48 findings (27 phones, 19 e-mails,
+2 IPs), all real; one span runs on into the next sentence of a line that lacks a space
+(``kansliet@dhb.se.De``). datatrove changes 29 lines: the 18 with our e-mails / IPs, and 11 Dutch
+lines whose section numbers (``U3.1.1.1``) it takes for IP addresses. Synthetic sentences (40 per
+kind), found / false positives:
+
+=====================================================  ======  =========
+positives                                              ours    datatrove
+=====================================================  ======  =========
+e-mail                                                 100 %   92.5 %
+e-mail ``(at)`` / ``[at]`` / ``(dot)`` / ``(punkt)``   100 %   0 %
+IPv4 public / private (192.168, 10.)                   100 %   100 % / 0 %
+IPv6                                                   100 %   0 %
+phone DE / NL / international                          100 %   0 %
+phone HU                                               75 %    0 %
+IBAN DE / NL / HU; BSN; TAJ; Steuer-ID                 100 %   0 %
+negatives (11 kinds x 40)                              0 %     0 %
+=====================================================  ======  =========
+
+Our misses: every Hungarian number written with the trunk and area code in parentheses,
+``(06 72) 788 810`` / ``(06-31) 801-8769`` (2 of the 8 Hungarian formats generated): nothing of it
+is found. datatrove misses e-mails with non-ASCII letters (``müller51@mail.de``). Speed, 4,000
+documents of ~2.6 K characters, one process, three runs: ours ``redact`` 31,600-32,200 documents/s,
+``PIIFormatter`` 4,600-4,800 documents/s: 6.65-6.98x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LANG_DIR = ROOT.parent / "shared" / "data" / "lang"
+LANGUAGES = ("de", "hu", "nl", "en")
+BANDS = ((100, 300), (50, 120), (300, 1000))
+JUNK_PER_LANGUAGE = 25
+SYNTHETIC_PER_KIND = 40
+SPEED_DOCS = 4000
+SPEED_REPEATS = 3
+EDGE_PUNCTUATION = ".,;:!?…\"'»«“”„()[]–—-/"
+
+Row = tuple[str, str]  # a real line: (text, source)
+
+
+# ================================================================ the reference side (child process)
+def reference_reasons(texts: Sequence[str]) -> list[str | None]:
+    """datatrove's repetition -> Gopher quality -> FineWeb quality chain (defaults): the first reason."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+
+    filters = (GopherRepetitionFilter(), GopherQualityFilter(), FineWebQualityFilter())
+    reasons: list[str | None] = []
+    for i, text in enumerate(texts):
+        doc = Document(text=text, id=str(i))
+        reason = None
+        for block in filters:
+            verdict = block.filter(doc)
+            if verdict is False or isinstance(verdict, tuple) and not verdict[0]:
+                reason = verdict[1] if isinstance(verdict, tuple) else type(block).__name__
+                break
+        reasons.append(reason)
+    return reasons
+
+
+def run_reference(python: str, texts: Sequence[str]) -> list[str | None]:
+    env = {**os.environ, "LOGURU_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [python, __file__, "--reference-only"],
+        input=json.dumps(list(texts)),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"reference failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ================================================================ real lines
+def read_rows(path: Path) -> list[Row]:
+    with path.open(encoding="utf-8") as f:
+        return [(row["text"], row["source"]) for row in map(json.loads, filter(str.strip, f))]
+
+
+def consecutive(rows: list[Row], rng: random.Random, min_words: int) -> list[str]:
+    """Consecutive lines of one source from a random start, until ``min_words`` words."""
+    for _ in range(10_000):
+        start = rng.randrange(len(rows))
+        picked, words = [], 0
+        for text, source in rows[start:]:
+            if source != rows[start][1]:
+                break
+            picked.append(text)
+            words += len(text.split())
+            if words >= min_words:
+                return picked
+    raise ValueError(f"no run of {min_words} words")
+
+
+def three_to_a_line(sentences: list[str]) -> list[str]:
+    return [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
+
+
+def bare(word: str) -> str:
+    return word.strip(EDGE_PUNCTUATION)
+
+
+def reasons_text(reasons: Iterable[str | None], top: int = 6) -> str:
+    counts = Counter(r for r in reasons if r)
+    shown = ", ".join(f"{reason} {n}" for reason, n in counts.most_common(top))
+    rest = sum(counts.values()) - sum(n for _, n in counts.most_common(top))
+    return (shown + (f", other {rest}" if rest else "")) or "-"
+
+
+def share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:5.1f} %" if whole else "    -  "
+
+
+# ================================================================ A. clean documents
+def clean_documents() -> dict[str, list[str]]:
+    """Keyed ``"<lang> <band>"``: the documents of ``tests/test_stage_quality.py`` at each band."""
+    from tests.test_stage_quality import documents_from
+
+    return {
+        f"{lang} {low}-{high}": list(documents_from(LANG_DIR / f"{lang}.jsonl", low, high))
+        for low, high in BANDS
+        for lang in LANGUAGES
+    }
+
+
+# ================================================================ B. junk documents
+LOREM_TEXT = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et "
+    "dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea "
+    "commodo consequat duis aute irure in reprehenderit voluptate velit esse cillum fugiat nulla pariatur "
+    "excepteur sint occaecat cupidatat non proident sunt culpa qui officia deserunt mollit anim id est "
+    "laborum"
+)
+LOREM = LOREM_TEXT.split()
+LETTERS_RE = re.compile(r"[^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    rows: list[Row]
+    letters: str  # every letter of the real lines, lower-cased: draws follow their frequency
+    word_lengths: list[int]
+
+
+def load_language(code: str) -> Language:
+    rows = read_rows(LANG_DIR / f"{code}.jsonl")
+    words = [w for text, _ in rows for w in LETTERS_RE.findall(text.lower())]
+    return Language(code, rows, "".join(words), [len(w) for w in words])
+
+
+def navigation(lang: Language, rng: random.Random) -> str:
+    items = []
+    for text, _ in rng.sample(lang.rows, rng.randint(25, 40)):
+        items.append(" ".join(bare(w) for w in text.split()[: rng.randint(3, 5)]).strip())
+    return "\n".join(item for item in items if item)
+
+
+def repeated_lines(lang: Language, rng: random.Random) -> str:
+    block = consecutive(lang.rows, rng, 40)
+    return "\n".join(block * rng.randint(2, 4))
+
+
+def keyword_spam(lang: Language, rng: random.Random) -> str:
+    lines = three_to_a_line(consecutive(lang.rows, rng, 150))
+    while True:
+        words = [bare(w).lower() for w in rng.choice(lang.rows)[0].split()]
+        size = rng.randint(2, 3)
+        if len(words) > size:
+            start = rng.randrange(len(words) - size)
+            phrase = words[start : start + size]
+            if all(phrase):
+                break
+    spam = rng.choice([" ", ", ", " | "]).join([" ".join(phrase)] * rng.randint(15, 30))
+    lines.insert(rng.randint(0, len(lines)), spam)
+    return "\n".join(lines)
+
+
+def gibberish_shuffled(lang: Language, rng: random.Random) -> str:
+    def shuffle(m: re.Match[str]) -> str:
+        letters = list(m.group())
+        rng.shuffle(letters)
+        return "".join(letters)
+
+    return "\n".join(
+        LETTERS_RE.sub(shuffle, line) for line in three_to_a_line(consecutive(lang.rows, rng, 150))
+    )
+
+
+def gibberish_random(lang: Language, rng: random.Random) -> str:
+    lines = []
+    for _ in range(rng.randint(12, 18)):
+        words = [
+            "".join(rng.choice(lang.letters) for _ in range(rng.choice(lang.word_lengths)))
+            for _ in range(rng.randint(8, 15))
+        ]
+        lines.append(" ".join(words).capitalize() + ".")
+    return "\n".join(lines)
+
+
+def lorem_ipsum(lang: Language, rng: random.Random) -> str:
+    heading = " ".join(bare(w) for w in rng.choice(lang.rows)[0].split()[: rng.randint(3, 6)])
+    sentences = ["Lorem ipsum dolor sit amet, consectetur adipiscing elit."]
+    for _ in range(rng.randint(10, 16)):
+        sentences.append(" ".join(rng.choice(LOREM) for _ in range(rng.randint(6, 14))).capitalize() + ".")
+    return "\n".join([heading, *three_to_a_line(sentences)])
+
+
+def numbers_table(lang: Language, rng: random.Random) -> str:
+    comma = lang.code != "en"
+    lines = [rng.choice(lang.rows)[0]]
+    for i in range(rng.randint(20, 30)):
+        day, month, year = rng.randint(1, 28), rng.randint(1, 12), rng.randint(2015, 2024)
+        amount = f"{rng.randint(0, 99_999):,}.{rng.randint(0, 99):02d}"
+        change = f"{rng.uniform(-20, 20):+.1f} %"
+        if comma:
+            amount = amount.translate(str.maketrans(",.", ".,"))
+            change = change.replace(".", ",")
+        cells = [
+            f"{i + 1}",
+            f"{day:02d}.{month:02d}.{year}",
+            f"{amount} {'$' if not comma else '€'}",
+            change,
+            rng.choice("▲▼►"),
+            "★" * rng.randint(1, 5),
+        ]
+        lines.append(rng.choice([" | ", "\t", "  "]).join(cells))
+    return "\n".join(lines)
+
+
+JUNK_KINDS: dict[str, Callable[[Language, random.Random], str]] = {
+    "navigation": navigation,
+    "repeated_lines": repeated_lines,
+    "keyword_spam": keyword_spam,
+    "gibberish_shuffled": gibberish_shuffled,
+    "gibberish_random": gibberish_random,
+    "lorem_ipsum": lorem_ipsum,
+    "numbers_table": numbers_table,
+}
+
+
+def junk_documents(languages: dict[str, Language]) -> dict[str, list[tuple[str, str]]]:
+    """Per kind: (lang, text), JUNK_PER_LANGUAGE of each language, seeded by kind and language."""
+    junk: dict[str, list[tuple[str, str]]] = {}
+    for kind, build in JUNK_KINDS.items():
+        junk[kind] = []
+        for code, lang in languages.items():
+            rng = random.Random(f"{kind}:{code}")
+            junk[kind] += [(code, build(lang, rng)) for _ in range(JUNK_PER_LANGUAGE)]
+    return junk
+
+
+# ================================================================ C. synthetic PII
+def iban(country: str, bban: str) -> str:
+    """ISO 13616 check digits: 98 - (BBAN + country + "00", letters as 10..35) mod 97."""
+    numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{country}{98 - int(numeric) % 97:02d}{bban}"
+
+
+def digits(rng: random.Random, n: int, first: str = "123456789") -> str:
+    return rng.choice(first) + "".join(rng.choice("0123456789") for _ in range(n - 1))
+
+
+def bsn_number(rng: random.Random) -> str:
+    """Dutch BSN: 9*d1 + 8*d2 + ... + 2*d8 - d9 is a multiple of 11."""
+    while True:
+        head = digits(rng, 8)
+        check = sum(int(d) * w for d, w in zip(head, range(9, 1, -1), strict=True)) % 11
+        if check <= 9:
+            return head + str(check)
+
+
+def taj_number(rng: random.Random) -> str:
+    """Hungarian TAJ: the ninth digit is (3*d1 + 7*d2 + 3*d3 + ... + 7*d8) mod 10."""
+    head = digits(rng, 8)
+    return head + str(sum(int(d) * (3 if i % 2 == 0 else 7) for i, d in enumerate(head)) % 10)
+
+
+def iso7064_mod11_10(number: str) -> int:
+    product = 10
+    for d in number:
+        total = (int(d) + product) % 10 or 10
+        product = total * 2 % 11
+    return (11 - product) % 10
+
+
+def steuer_id_number(rng: random.Random) -> str:
+    """German Steuer-ID: ten digits with exactly one digit twice, no leading 0, MOD 11,10 check digit."""
+    while True:
+        ten = rng.sample("0123456789", 9)
+        ten.append(rng.choice(ten))
+        rng.shuffle(ten)
+        if ten[0] != "0":
+            return "".join(ten) + str(iso7064_mod11_10("".join(ten)))
+
+
+def wrong_last_digit(number: str, rng: random.Random) -> str:
+    return number[:-1] + rng.choice([d for d in "0123456789" if d != number[-1]])
+
+
+def grouped(number: str, sizes: Sequence[int], sep: str = " ") -> str:
+    parts, i = [], 0
+    for size in sizes:
+        parts.append(number[i : i + size])
+        i += size
+    return sep.join(p for p in [*parts, number[i:]] if p)
+
+
+def in_fours(number: str, rng: random.Random) -> str:
+    return rng.choice([number, grouped(number, [4] * (len(number) // 4))])
+
+
+NAMES = {
+    "de": (("anna", "jürgen", "lena", "paul"), ("schmidt", "müller", "weber", "becker"), "beispiel", "de"),
+    "hu": (("eva", "janos", "zsofia", "gabor"), ("kovacs", "nagy", "szabo", "toth"), "pelda", "hu"),
+    "nl": (("sanne", "joris", "femke", "daan"), ("devries", "jansen", "bakker", "visser"), "voorbeeld", "nl"),
+    "en": (("emma", "oliver", "grace", "harry"), ("smith", "jones", "taylor", "brown"), "example", "co.uk"),
+}
+DOT_WORD = {"de": "punkt", "hu": "pont", "nl": "punt", "en": "dot"}
+
+
+def email(rng: random.Random, lang: str) -> str:
+    firsts, lasts, domain, tld = NAMES[lang]
+    first, last = rng.choice(firsts), rng.choice(lasts)
+    local = rng.choice([f"{first}.{last}", f"{first[0]}.{last}", f"{last}{rng.randint(1, 99)}", "info"])
+    return f"{local}@{rng.choice([domain, f'{last}-{domain}', 'mail'])}.{tld}"
+
+
+def email_obfuscated(rng: random.Random, lang: str) -> str:
+    firsts, lasts, domain, tld = NAMES[lang]
+    at = rng.choice(["(at)", "[at]", " (at) ", " [at] "])
+    dot = rng.choice(["(dot)", f"({DOT_WORD[lang]})", "[dot]", "."])
+    return f"{rng.choice(firsts)}.{rng.choice(lasts)}{at}{domain}{dot}{tld.split('.')[-1]}"
+
+
+def ipv4_public(rng: random.Random, lang: str) -> str:
+    first = rng.choice([23, 31, 46, 62, 77, 81, 84, 89, 91, 145, 178, 185, 193, 195, 212, 217])
+    return ".".join(map(str, [first, rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254)]))
+
+
+def ipv4_private(rng: random.Random, lang: str) -> str:
+    return rng.choice(
+        [
+            f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            f"10.{rng.randint(0, 255)}.0.{rng.randint(1, 254)}",
+        ]
+    )
+
+
+def ipv6(rng: random.Random, lang: str) -> str:
+    groups = [rng.choice(["2a02", "2a01", "2001", "2003", "2a00"])] + [
+        f"{rng.randrange(1 << 16):x}" for _ in range(7)
+    ]
+    if rng.random() < 0.5:
+        return ":".join(groups)
+    return ":".join(groups[:3]) + "::" + ":".join(groups[6:])
+
+
+def phone_de(rng: random.Random, lang: str) -> str:
+    area = rng.choice(["30", "40", "89", "221", "69", "711", "351", "171", "151", "160", "176"])
+    sub = digits(rng, rng.randint(6, 8))
+    return rng.choice(
+        [
+            f"0{area} {sub}",
+            f"0{area}/{sub}",
+            f"0{area}-{sub}",
+            f"(0{area}) {sub}",
+            f"+49 {area} {sub}",
+            f"+49 (0){area} {sub}",
+            f"0049 {area} {sub}",
+            f"+49 {area} {sub[:3]} {sub[3:]}",
+            f"0{area} {sub[:3]} {sub[3:5]}-{sub[5:]}",
+        ]
+    )
+
+
+def phone_hu(rng: random.Random, lang: str) -> str:
+    area = rng.choice(["1", "20", "30", "70", "31", "52", "62", "72"])
+    sub = digits(rng, 7 if len(area) == 1 or area in ("20", "30", "70", "31") else 6)
+    return rng.choice(
+        [
+            f"06 {area} {sub[:3]} {sub[3:]}",
+            f"06-{area}-{sub[:3]}-{sub[3:]}",
+            f"06 {area} {sub}",
+            f"+36 {area} {sub[:3]} {sub[3:]}",
+            f"+36-{area}-{sub}",
+            f"(06 {area}) {sub[:3]} {sub[3:]}",
+            f"(06-{area}) {sub[:3]}-{sub[3:]}",
+            f"06/{area}/{sub}",
+        ]
+    )
+
+
+def phone_nl(rng: random.Random, lang: str) -> str:
+    area = rng.choice(["20", "10", "70", "30", "40", "50", "6"])
+    sub = digits(rng, 9 - len(area))
+    return rng.choice(
+        [
+            f"0{area} {sub[:3]} {sub[3:]}",
+            f"0{area}-{sub}",
+            f"0{area} {sub}",
+            f"+31 {area} {sub[:3]} {sub[3:]}",
+            f"+31 (0){area} {sub}",
+            f"0031 {area} {sub}",
+            f"(0{area}) {sub[:3]} {sub[3:]}",
+        ]
+    )
+
+
+def phone_intl(rng: random.Random, lang: str) -> str:
+    return rng.choice(
+        [
+            f"+44 20 {digits(rng, 4)} {digits(rng, 4, '0123456789')}",
+            f"+1 {digits(rng, 3, '2345678')} {digits(rng, 3, '2345678')} {digits(rng, 4, '0123456789')}",
+            f"+1 ({digits(rng, 3, '2345678')}) {digits(rng, 3, '2345678')}-{digits(rng, 4, '0123456789')}",
+            f"+33 1 {' '.join(digits(rng, 2) for _ in range(4))}",
+            f"+43 1 {digits(rng, 3)} {digits(rng, 4)}",
+            f"+41 44 {digits(rng, 3)} {digits(rng, 2)} {digits(rng, 2)}",
+            f"({digits(rng, 3, '2345678')}) {digits(rng, 3, '2345678')}-{digits(rng, 4, '0123456789')}",
+        ]
+    )
+
+
+def iban_de(rng: random.Random, lang: str) -> str:
+    return in_fours(iban("DE", digits(rng, 8) + digits(rng, 10, "0123456789")), rng)
+
+
+def iban_nl(rng: random.Random, lang: str) -> str:
+    return in_fours(
+        iban("NL", rng.choice(["ABNA", "RABO", "INGB", "TRIO", "SNSB"]) + digits(rng, 10, "0")), rng
+    )
+
+
+def iban_hu(rng: random.Random, lang: str) -> str:
+    return in_fours(iban("HU", digits(rng, 24)), rng)
+
+
+def bsn(rng: random.Random, lang: str) -> str:
+    number = bsn_number(rng)
+    return rng.choice([number, grouped(number, (4, 2), "."), grouped(number, (3, 3))])
+
+
+def taj(rng: random.Random, lang: str) -> str:
+    number = taj_number(rng)
+    return rng.choice([number, grouped(number, (3, 3)), grouped(number, (3, 3), "-")])
+
+
+def steuer_id(rng: random.Random, lang: str) -> str:
+    number = steuer_id_number(rng)
+    return rng.choice([number, grouped(number, (2, 3, 3))])
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of synthetic item: its generator, the frames it goes in, the labels before it."""
+
+    generate: Callable[[random.Random, str], str]
+    frames: str  # a key of FRAMES
+    labels: dict[str, tuple[str, ...]]  # per language the words that may stand before the item
+    pii_type: str | None = None  # None: a negative
+
+
+CONTACT = {"de": ("", "E-Mail:", "Mail"), "hu": ("", "e-mail:", "email"), "nl": ("", "e-mail:", "mail")}
+CONTACT = {**CONTACT, "en": ("", "email:", "e-mail")}
+PHONE = {"de": ("", "Tel.", "Telefon:", "mobil"), "hu": ("", "tel.:", "telefon:", "mobil:")}
+PHONE = {**PHONE, "nl": ("", "tel.", "telefoon:", "mobiel:"), "en": ("", "phone", "tel.", "call")}
+IP = {"de": ("", "IP-Adresse", "IP"), "hu": ("", "IP-cím:"), "nl": ("", "IP-adres"), "en": ("", "IP address")}
+IBAN = {lang: ("IBAN", "IBAN:") for lang in LANGUAGES}
+BSN = {"nl": ("BSN", "BSN:", "burgerservicenummer"), "en": ("BSN", "citizen service number")}
+TAJ = {"hu": ("TAJ-szám:", "TAJ szám", "társadalombiztosítási azonosító jele:"), "en": ("TAJ number",)}
+STEUER = {"de": ("Steuer-ID", "Steuer-ID:", "Steueridentifikationsnummer", "IdNr."), "en": ("tax ID",)}
+
+FRAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "contact": {
+        "de": (
+            "Bei Fragen erreichen Sie unser Team unter {slot}, montags bis freitags von 9 bis 17 Uhr.",
+            "Ansprechpartnerin ist Frau Weber ({slot}); die Anmeldung endet am Freitag.",
+        ),
+        "hu": (
+            "Kérdés esetén ügyfélszolgálatunk itt érhető el: {slot}, hétköznap 9-től 17 óráig.",
+            "A kapcsolattartó Kovács Éva ({slot}), a jelentkezési határidő pénteken jár le.",
+        ),
+        "nl": (
+            "Voor vragen kunt u ons bereiken via {slot}, maandag tot en met vrijdag van 9 tot 17 uur.",
+            "Contactpersoon is mevrouw De Vries ({slot}); aanmelden kan tot vrijdag.",
+        ),
+        "en": (
+            "If you have any questions, contact our team at {slot}, Monday to Friday from 9 am to 5 pm.",
+            "The contact person is Ms Walker ({slot}); registration closes on Friday.",
+        ),
+    },
+    "network": {
+        "de": (
+            "Laut Protokoll kam der Zugriff von {slot} und wurde um 03:12 Uhr gesperrt.",
+            "Der Drucker im zweiten Stock hat die Adresse {slot}.",
+        ),
+        "hu": (
+            "A napló szerint a belépés a(z) {slot} címről történt, és hajnali 3:12-kor letiltottuk.",
+            "A második emeleti nyomtató címe {slot}.",
+        ),
+        "nl": (
+            "Volgens het logboek kwam de toegang van {slot} en werd die om 03:12 uur geblokkeerd.",
+            "De printer op de tweede verdieping heeft het adres {slot}.",
+        ),
+        "en": (
+            "According to the log, the request came from {slot} and was blocked at 03:12.",
+            "The printer on the second floor has the address {slot}.",
+        ),
+    },
+    "payment": {
+        "de": (
+            "Bitte überweisen Sie den Betrag bis zum Monatsende auf {slot} (Empfänger: Musterverein e. V.).",
+            "Spenden gehen auf das Konto {slot} bei der Sparkasse.",
+        ),
+        "hu": (
+            "Kérjük, az összeget a hónap végéig utalja a következő számlára: {slot}.",
+            "Az adományokat a {slot} számlára várjuk.",
+        ),
+        "nl": (
+            "Maak het bedrag voor het einde van de maand over naar {slot} t.n.v. Stichting Voorbeeld.",
+            "Giften zijn welkom op rekening {slot}.",
+        ),
+        "en": (
+            "Please transfer the amount by the end of the month to {slot} (beneficiary: Example Trust).",
+            "Donations can be made to the account {slot}.",
+        ),
+    },
+    "identity": {
+        "de": (
+            "Für die Steuererklärung benötigen wir Ihre {slot} sowie eine Kopie des Ausweises.",
+            "Laut Bescheid lautet Ihre {slot}, gültig ab dem ersten Januar.",
+        ),
+        "hu": (
+            "Az űrlapon tüntesse fel a {slot} adatot és a lakcímét is.",
+            "A beteg {slot}, a vizsgálat kedd reggel lesz.",
+        ),
+        "nl": (
+            "Vermeld op het formulier uw {slot} en uw adres.",
+            "Volgens de gemeente is het {slot} van de aanvrager bekend.",
+        ),
+        "en": (
+            "Please include your {slot} on the form together with your address.",
+            "According to the letter, the applicant's {slot} has been confirmed.",
+        ),
+    },
+    "report": {
+        "de": (
+            "Laut dem Bericht der Stadtverwaltung gilt: {slot}, wie am Montag mitgeteilt wurde.",
+            "Im Protokoll steht {slot}; Einwände gab es keine.",
+        ),
+        "hu": (
+            "A városháza jelentése szerint: {slot}, ahogy hétfőn közölték.",
+            "A jegyzőkönyvben ez áll: {slot}; kifogás nem volt.",
+        ),
+        "nl": (
+            "Volgens het verslag van de gemeente geldt: {slot}, zo werd maandag meegedeeld.",
+            "In het verslag staat {slot}; bezwaren waren er niet.",
+        ),
+        "en": (
+            "According to the city's report: {slot}, as announced on Monday.",
+            "The minutes say {slot}; there were no objections.",
+        ),
+    },
+}
+
+
+# ---------------------------------------------------------------- negatives
+def date(rng: random.Random, lang: str) -> str:
+    d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(1990, 2030)
+    return rng.choice(
+        [f"{d:02d}.{m:02d}.{y}", f"{d:02d}/{m:02d}/{y}", f"{y}-{m:02d}-{d:02d}", f"{d:02d}-{m:02d}-{y}"]
+        + [f"{y}. {m:02d}. {d:02d}.", f"{d}.{m}.{y % 100:02d}", f"{m:02d}/{y}"]
+    )
+
+
+def price(rng: random.Random, lang: str) -> str:
+    whole, cents = rng.randint(1, 2_000_000), rng.randint(0, 99)
+    dotted = f"{whole:,}".replace(",", ".")
+    spaced = f"{whole:,}".replace(",", " ")
+    return rng.choice(
+        [f"{dotted},{cents:02d} €", f"€ {dotted},{cents:02d}", f"{spaced} Ft", f"${whole:,}.{cents:02d}"]
+        + [f"EUR {dotted},-", f"{spaced},{cents:02d} EUR", f"{dotted} forint"]
+    )
+
+
+def year(rng: random.Random, lang: str) -> str:
+    start = rng.randint(1900, 2024)
+    return rng.choice([str(start), f"{start}–{start + rng.randint(1, 20)}", f"{start} und {start + 5}"])
+
+
+def quantity(rng: random.Random, lang: str) -> str:
+    n = rng.randint(1_000, 9_999_999)
+    unit = {"de": "Einwohner", "hu": "lakos", "nl": "inwoners", "en": "residents"}[lang]
+    number = f"{n:,}" if lang == "en" else f"{n:,}".replace(",", " " if lang == "hu" else ".")
+    return rng.choice([f"{number} {unit}", f"{n} {unit}", f"{rng.randint(1, 99)},{rng.randint(0, 9)} %"])
+
+
+def postcode(rng: random.Random, lang: str) -> str:
+    return rng.choice(
+        [
+            f"{rng.randint(10_000, 99_999)} Berlin",
+            f"D-{rng.randint(10_000, 99_999)} Köln",
+            f"{rng.randint(1011, 1239)} Budapest",
+            f"H-{rng.randint(1011, 1239)} Budapest",
+            f"{rng.randint(1011, 9999)} {rng.choice(['AB', 'KL', 'XZ'])} Amsterdam",
+        ]
+    )
+
+
+def reference(rng: random.Random, lang: str) -> str:
+    return rng.choice(
+        {
+            "de": [f"Rechnungsnummer RE-{rng.randint(2015, 2024)}-{digits(rng, 5, '0123')}"]
+            + [
+                f"Kundennummer {digits(rng, 8)}",
+                f"Aktenzeichen {rng.randint(1, 9)} K {rng.randint(100, 9999)}/19",
+            ],
+            "hu": [f"iktatószám: {digits(rng, 5)}-{rng.randint(1, 9)}/{rng.randint(2015, 2024)}"]
+            + [f"ügyszám {rng.randint(1, 30)}.P.{digits(rng, 5)}/{rng.randint(2015, 2024)}"],
+            "nl": [f"factuurnummer {rng.randint(2015, 2024)}{digits(rng, 6, '0')}"]
+            + [f"kenmerk {rng.randint(2015, 2024)}/{digits(rng, 6)}", f"zaaknummer {digits(rng, 7)}"],
+            "en": [f"order no. {digits(rng, 8)}", f"invoice {rng.randint(2015, 2024)}-{digits(rng, 6, '0')}"],
+        }[lang]
+    )
+
+
+def isbn(rng: random.Random, lang: str) -> str:
+    if rng.random() < 0.5:
+        body = "978" + rng.choice("0359") + digits(rng, 8, "0123456789")
+        check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+        return f"ISBN {body[:3]}-{body[3]}-{body[4:7]}-{body[7:]}-{check}"
+    body = rng.choice("0359") + digits(rng, 8, "0123456789")
+    check = (11 - sum(int(d) * (10 - i) for i, d in enumerate(body)) % 11) % 11
+    return f"ISBN {body[0]}-{body[1:4]}-{body[4:]}-{'X' if check == 10 else check}"
+
+
+def iban_bad_check(rng: random.Random, lang: str) -> str:
+    country, bban = rng.choice(
+        [("DE", digits(rng, 8) + digits(rng, 10)), ("NL", "RABO" + digits(rng, 10)), ("HU", digits(rng, 24))]
+    )
+    valid = iban(country, bban)
+    check = int(valid[2:4])
+    wrong = rng.choice([c for c in range(2, 99) if c != check])
+    return in_fours(f"{country}{wrong:02d}{bban}", rng)
+
+
+def bsn_bad_check(rng: random.Random, lang: str) -> str:
+    return wrong_last_digit(bsn_number(rng), rng)
+
+
+def taj_bad_check(rng: random.Random, lang: str) -> str:
+    return grouped(wrong_last_digit(taj_number(rng), rng), (3, 3))
+
+
+def steuer_id_bad_check(rng: random.Random, lang: str) -> str:
+    return wrong_last_digit(steuer_id_number(rng), rng)
+
+
+NONE = {lang: ("",) for lang in LANGUAGES}
+DATE = {"de": ("am", "Frist bis", "Stand:"), "hu": ("", "határidő:", "dátum:"), "nl": ("op", "deadline", "")}
+DATE = {**DATE, "en": ("on", "deadline", "as of")}
+PRICE = {
+    "de": ("Preis", "kostet"),
+    "hu": ("ár:", "összesen"),
+    "nl": ("prijs", "kost"),
+    "en": ("price", "total"),
+}
+
+POSITIVES: dict[str, Kind] = {
+    "email": Kind(email, "contact", CONTACT, "email"),
+    "email_obfuscated": Kind(email_obfuscated, "contact", CONTACT, "email"),
+    "ipv4_public": Kind(ipv4_public, "network", IP, "ip"),
+    "ipv4_private": Kind(ipv4_private, "network", IP, "ip"),
+    "ipv6": Kind(ipv6, "network", IP, "ip"),
+    "phone_de": Kind(phone_de, "contact", PHONE, "phone"),
+    "phone_hu": Kind(phone_hu, "contact", PHONE, "phone"),
+    "phone_nl": Kind(phone_nl, "contact", PHONE, "phone"),
+    "phone_intl": Kind(phone_intl, "contact", PHONE, "phone"),
+    "iban_de": Kind(iban_de, "payment", IBAN, "iban"),
+    "iban_nl": Kind(iban_nl, "payment", IBAN, "iban"),
+    "iban_hu": Kind(iban_hu, "payment", IBAN, "iban"),
+    "bsn": Kind(bsn, "identity", BSN, "national_id"),
+    "taj": Kind(taj, "identity", TAJ, "national_id"),
+    "steuer_id": Kind(steuer_id, "identity", STEUER, "national_id"),
+}
+NEGATIVES: dict[str, Kind] = {
+    "date": Kind(date, "report", DATE),
+    "price": Kind(price, "report", PRICE),
+    "year": Kind(year, "report", NONE),
+    "quantity": Kind(quantity, "report", NONE),
+    "postcode": Kind(postcode, "report", NONE),
+    "reference_number": Kind(reference, "report", NONE),
+    "isbn": Kind(isbn, "report", NONE),
+    "iban_bad_check": Kind(iban_bad_check, "payment", IBAN),
+    "bsn_bad_check": Kind(bsn_bad_check, "identity", BSN),
+    "taj_bad_check": Kind(taj_bad_check, "identity", TAJ),
+    "steuer_id_bad_check": Kind(steuer_id_bad_check, "identity", STEUER),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str
+    lang: str
+    text: str
+    item: str
+    start: int  # where the item is in the text
+
+
+def synthetic_cases(kinds: dict[str, Kind]) -> list[Case]:
+    cases = []
+    for name, kind in kinds.items():
+        rng = random.Random(f"pii:{name}")
+        languages = list(kind.labels)
+        for i in range(SYNTHETIC_PER_KIND):
+            lang = languages[i % len(languages)]
+            item = kind.generate(rng, lang)
+            label = rng.choice(kind.labels[lang])
+            before, after = rng.choice(FRAMES[kind.frames][lang]).split("{slot}")
+            if before.endswith("(") and item.startswith("(") and not label:
+                # "Weber (Tel. (030) 1234567)", not "Weber ((030) 1234567)"
+                label = next(label for label in kind.labels[lang] if label)
+            before += f"{label} " if label else ""
+            cases.append(Case(name, lang, before + item + after, item, len(before)))
+    return cases
+
+
+# ================================================================ the sections
+def section_clean(docs: dict[str, list[str]], reference: dict[str, list[str | None]] | None) -> None:
+    from pipelines.stages.quality import first_failing_rule
+
+    print("\nA. Quality on clean real text: share kept (ours: per-language settings; datatrove: defaults)")
+    print(f"{'lang band':14s} {'docs':>5s} {'ours kept':>10s} {'datatrove kept':>15s}")
+    details = []
+    for key, texts in docs.items():
+        ours = [first_failing_rule(text, key.split()[0]) for text in texts]
+        theirs = reference[key] if reference else None
+        kept_theirs = share(theirs.count(None), len(texts)) if theirs else "-"
+        print(f"{key:14s} {len(texts):5d} {share(ours.count(None), len(texts)):>10s} {kept_theirs:>15s}")
+        details.append(f"  {key:14s} ours: {reasons_text(ours)}")
+        if theirs:
+            details.append(f"  {'':14s} datatrove: {reasons_text(theirs)}")
+    print("reasons of the dropped:")
+    print("\n".join(details))
+
+
+def dropped_by_language(docs: list[tuple[str, str]], reasons: list[str | None]) -> str:
+    """How many documents of each language have a reason, as ``de/hu/nl/en``."""
+    dropped = Counter(lang for (lang, _), reason in zip(docs, reasons, strict=True) if reason)
+    return "/".join(str(dropped[code]) for code in LANGUAGES)
+
+
+def section_junk(
+    junk: dict[str, list[tuple[str, str]]], reference: dict[str, list[str | None]] | None
+) -> None:
+    from pipelines.stages.quality import first_failing_rule
+
+    print(f"\nB. Quality on junk ({JUNK_PER_LANGUAGE} documents per language and kind): share dropped")
+    print(
+        f"{'kind':20s} {'docs':>5s} {'ours':>8s} {'de/hu/nl/en':>12s} {'datatrove':>10s} {'de/hu/nl/en':>12s}"
+    )
+    details = []
+    for kind, docs in junk.items():
+        ours = [first_failing_rule(text, lang) for lang, text in docs]
+        theirs = reference[kind] if reference else None
+        dropped_theirs = share(len(theirs) - theirs.count(None), len(theirs)) if theirs else "-"
+        dropped = share(len(ours) - ours.count(None), len(ours))
+        row = f"{kind:20s} {len(docs):5d} {dropped:>8s} {dropped_by_language(docs, ours):>12s}"
+        print(row + (f" {dropped_theirs:>10s} {dropped_by_language(docs, theirs):>12s}" if theirs else ""))
+        details.append(f"  {kind:20s} ours: {reasons_text(ours)}")
+        if theirs:
+            details.append(f"  {'':20s} datatrove: {reasons_text(theirs)}")
+    print("reasons:")
+    print("\n".join(details))
+
+
+def pii_files() -> list[Path]:
+    return sorted(LANG_DIR.glob("*.jsonl")) + sorted((LANG_DIR / "confusers").glob("*.jsonl"))
+
+
+def section_real_pii(show: int) -> None:
+    from datatrove.pipeline.formatters import PIIFormatter
+
+    from pipelines.stages.pii import find_pii
+
+    formatter = PIIFormatter()
+    counts: Counter[str] = Counter()
+    found, only_theirs, only_ours = [], [], []
+    lines = changed = 0
+    for path in pii_files():
+        for text, _ in read_rows(path):
+            lines += 1
+            findings = find_pii(text)
+            counts.update(f.type for f in findings)
+            found += [(path.stem, f.type, text[f.start : f.end]) for f in findings]
+            formatted = formatter.format(text)
+            changed += formatted != text
+            ours_email_ip = any(f.type in ("email", "ip") for f in findings)
+            if formatted != text and not ours_email_ip:
+                only_theirs.append((path.stem, sorted(set(text.split()) - set(formatted.split()))))
+            if formatted == text and ours_email_ip:
+                only_ours.append(
+                    (path.stem, [text[f.start : f.end] for f in findings if f.type in ("email", "ip")])
+                )
+    print(f"\nC. PII on every real line of lang/*.jsonl and lang/confusers/*.jsonl ({lines:,} lines)")
+    print(
+        f"ours: {sum(counts.values())} findings in all: "
+        + ", ".join(f"{t} {n}" for t, n in counts.most_common())
+    )
+    print(f"datatrove PIIFormatter: changes {changed} lines")
+    print(f"first {min(show, len(found))} of our findings:")
+    for stem, pii_type, text in found[:show]:
+        print(f"  {stem:12s} {pii_type:12s} {text!r}")
+    print(f"lines datatrove changes where we find no e-mail / IP: {len(only_theirs)}")
+    for stem, words in only_theirs[:show]:
+        print(f"  {stem:12s} {words}")
+    print(f"lines with our e-mail / IP findings that datatrove leaves: {len(only_ours)}")
+    for stem, items in only_ours[:show]:
+        print(f"  {stem:12s} {items}")
+
+
+def our_verdict(case: Case, pii_type: str | None) -> tuple[bool, int]:
+    """(the item is found with its type, how many other findings the sentence has)."""
+    from pipelines.stages.pii import find_pii
+
+    end = case.start + len(case.item)
+    findings = find_pii(case.text)
+    hit = [f for f in findings if f.type == pii_type and f.start <= case.start and f.end >= end]
+    return bool(hit), len(findings) - len(hit)
+
+
+def synthetic_row(name: str, n: int, ours: int, extra: str, theirs: int) -> str:
+    return f"{name:20s} {n:4d} {share(ours, n):>11s} {extra:>6s} {share(theirs, n):>16s}"
+
+
+def section_synthetic(show: int) -> None:
+    from datatrove.pipeline.formatters import PIIFormatter
+
+    formatter = PIIFormatter()
+    print(f"\nC. PII on synthetic sentences ({SYNTHETIC_PER_KIND} per kind, de/hu/nl/en frames)")
+    print(f"{'positives':20s} {'n':>4s} {'ours found':>11s} {'extra':>6s} {'datatrove found':>16s}")
+    misses: list[tuple[str, str]] = []
+    for name, kind in POSITIVES.items():
+        cases = synthetic_cases({name: kind})
+        verdicts = [our_verdict(c, kind.pii_type) for c in cases]
+        misses += [(name, c.text) for c, (hit, _) in zip(cases, verdicts, strict=True) if not hit]
+        extra = sum(n for _, n in verdicts)
+        theirs = sum(c.item not in formatter.format(c.text) for c in cases)
+        ours = sum(hit for hit, _ in verdicts)
+        print(synthetic_row(name, len(cases), ours, str(extra), theirs))
+    print(f"{'negatives':20s} {'n':>4s} {'ours FP':>11s} {'':6s} {'datatrove FP':>16s}")
+    false_positives: list[tuple[str, str]] = []
+    for name, kind in NEGATIVES.items():
+        cases = synthetic_cases({name: kind})
+        ours = [our_verdict(c, None)[1] for c in cases]
+        false_positives += [(name, c.text) for c, n in zip(cases, ours, strict=True) if n]
+        theirs = sum(formatter.format(c.text) != c.text for c in cases)
+        flagged = sum(n > 0 for n in ours)
+        print(synthetic_row(name, len(cases), flagged, "", theirs))
+    print(f"our misses ({len(misses)}; first {min(show, len(misses))}):")
+    for name, text in misses[:show]:
+        print(f"  {name:18s} {text}")
+    print(f"our false positives ({len(false_positives)}; first {min(show, len(false_positives))}):")
+    for name, text in false_positives[:show]:
+        print(f"  {name:18s} {text}")
+
+
+def best_of(work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(SPEED_REPEATS):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def section_speed() -> None:
+    from datatrove.pipeline.formatters import PIIFormatter
+
+    from pipelines.stages.pii import redact
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from throughput import build_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        [path] = build_corpus(Path(tmp), SPEED_DOCS, n_files=1)
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            texts = [json.loads(line)["text"] for line in f]
+    formatter = PIIFormatter()
+    ours = best_of(lambda: [redact(text) for text in texts])
+    theirs = best_of(lambda: [formatter.format(text) for text in texts])
+    size = sum(map(len, texts)) / len(texts) / 1000
+    print(f"\nC. PII speed, {len(texts):,} documents of ~{size:.1f} K characters, best of {SPEED_REPEATS}:")
+    print(f"  ours redact:            {len(texts) / ours:9,.0f} documents/s")
+    print(f"  datatrove PIIFormatter: {len(texts) / theirs:9,.0f} documents/s")
+    print(f"  ours / datatrove: {theirs / ours:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--reference-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--show", type=int, default=30, help="findings, misses and false positives listed")
+    parser.add_argument("--reference-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.reference_only:
+        print(json.dumps(reference_reasons(json.load(sys.stdin))))
+        return
+
+    os.environ.setdefault("LOGURU_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    if not LANG_DIR.is_dir():
+        raise SystemExit(f"needs the real data in {LANG_DIR}")
+    if not args.skip_reference and not Path(args.reference_python).exists():
+        raise SystemExit(f"no reference environment at {args.reference_python}: run `make bench` once")
+    started = time.perf_counter()
+    clean = clean_documents()
+    languages = {code: load_language(code) for code in LANGUAGES}
+    junk = junk_documents(languages)
+    reference_clean = reference_junk = None
+    if not args.skip_reference:
+        keys = [*clean, *junk]
+        texts = [text for key in clean for text in clean[key]] + [
+            text for key in junk for _, text in junk[key]
+        ]
+        reasons = iter(run_reference(args.reference_python, texts))
+        sizes = [len(clean[k]) if k in clean else len(junk[k]) for k in keys]
+        grouped_reasons = {key: [next(reasons) for _ in range(n)] for key, n in zip(keys, sizes, strict=True)}
+        reference_clean = {k: grouped_reasons[k] for k in clean}
+        reference_junk = {k: grouped_reasons[k] for k in junk}
+    section_clean(clean, reference_clean)
+    section_junk(junk, reference_junk)
+    section_real_pii(args.show)
+    section_synthetic(args.show)
+    section_speed()
+    print(f"\n(whole run {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
