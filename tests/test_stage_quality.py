@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,36 @@ def test_real_documents_are_mostly_kept(shared_data: Path, lang: str) -> None:
     rules = [first_failing_rule(text, lang) for text in docs]
     keep_rate = rules.count(None) / len(docs)
     assert keep_rate >= 0.9, f"{lang}: kept {keep_rate:.3f}; failures {sorted(r for r in rules if r)}"
+
+
+@pytest.mark.parametrize("lang", ["de", "hu", "nl", "en"])
+def test_real_text_with_shuffled_letters_is_gibberish(shared_data: Path, lang: str) -> None:
+    """Real documents whose words keep their length but not their letter order: lines, punctuation
+    and the short stop words survive, the longer ones do not."""
+    rng = random.Random(f"shuffle:{lang}")
+
+    def shuffled(word: re.Match[str]) -> str:
+        letters = list(word.group())
+        rng.shuffle(letters)
+        return "".join(letters)
+
+    docs = list(documents_from(shared_data / "lang" / f"{lang}.jsonl"))[:40]
+    assert [first_failing_rule(text, lang) for text in docs].count(None) >= 36  # the originals pass
+    rules = [first_failing_rule(re.sub(r"[^\W\d_]+", shuffled, text), lang) for text in docs]
+    assert rules.count("stop_word_ratio") >= 36, rules
+    assert set(rules) <= {"stop_word_ratio", "gopher_stop_words", None}
+
+
+def test_stop_word_ratio_counts_words_of_three_letters_or_more() -> None:
+    rng = random.Random(3)
+    letters = "bcdfghjklmnprstvz"
+    words = [
+        rng.choice(["a", "az"]) if rng.random() < 0.4 else "".join(rng.choices(letters, k=rng.randint(5, 8)))
+        for _ in range(180)
+    ]
+    text = "\n".join(" ".join(words[i : i + 12]).capitalize() + "." for i in range(0, len(words), 12))
+    assert fate(text, "hu")[1] == "quality:stop_word_ratio"  # "a" and "az" satisfy Gopher's two
+    assert fate(text, None) == (Status.KEPT, None)  # no stop words known: neither rule applies
 
 
 def test_clean_article_is_kept_with_or_without_language() -> None:

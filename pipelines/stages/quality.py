@@ -24,6 +24,7 @@ gopher_stop_words            fewer than 2 stop words of the document's language 
 c4_lorem_ipsum               it contains "lorem ipsum"                                            C4
 c4_javascript                lines mentioning "javascript" hold more than 10 % of its characters  C4 (*)
 c4_curly_bracket             it contains a curly bracket                                          C4
+stop_word_ratio              too few of its words of 3+ letters are stop words (per language)     (**)
 fineweb_line_punct           fewer than 12 % of lines end with terminal punctuation               FineWeb
 fineweb_short_lines          more than 67 % of lines are at most 30 characters long               FineWeb
 fineweb_char_dup             repeated lines hold more than 1 % of its (non-newline) characters    FineWeb
@@ -31,6 +32,14 @@ fineweb_list_ratio           more than 0.3 newlines per word                    
 ===========================  ==================================================================  ==========
 
 Thresholds are the published ones (Rae et al. 2021, Raffel et al. 2020, Penedo et al. 2024).
+(**) Ours, for gibberish: text whose letters are shuffled or random keeps realistic lengths, lines
+and punctuation and, by chance, the two stop words Gopher asks for (one- and two-letter ones such as
+"a", "az", "in" survive shuffling), but hardly any longer stop word. So among the words of three or
+more letters, the share of the language's stop words must reach ``min_stop_word_ratio``: de 0.15,
+hu 0.03, nl 0.1, en 0.1, below the lowest share in clean text (lowest / 0.5 % quantile over the
+documents measured below: de 0.294 / 0.304, hu 0.039 / 0.045, nl 0.118 / 0.133, en 0.126 /
+0.138; Hungarian, agglutinative, has few separate function words). ``benchmarks/quality_and_pii.py``
+measures what it drops.
 (*) C4 deletes lines that mention JavaScript; a stage that only filters drops a document whose
 JavaScript lines are a noticeable part of it instead. Words are runs of letters/digits (with inner
 apostrophes, hyphens and dots), compared case-folded and in NFC; n-gram rules use word characters, and a
@@ -106,7 +115,8 @@ MAX_BULLET_LINES = 0.9
 MAX_ELLIPSIS_LINES = 0.3
 MIN_ALPHA_WORDS = 0.8
 MIN_STOP_WORDS = 2
-STOP_WORD_HEAD = 64  # words looked at first for the stop-word rule
+STOP_WORD_HEAD = 64  # words looked at first for the stop-word rules
+LONG_WORD_LETTERS = 3  # the stop-word ratio counts words of at least this many characters
 MAX_JAVASCRIPT_CHAR_FRAC = 0.1
 MIN_LINE_PUNCT = 0.12
 SHORT_LINE_CHARS = 30
@@ -122,6 +132,7 @@ class LanguageSettings:
     stop_words: frozenset[str] = frozenset()
     min_mean_word_length: float = 3.0
     max_mean_word_length: float = 10.0
+    min_stop_word_ratio: float = 0.0  # share of stop words among the words of 3+ letters (0: no rule)
 
 
 @cache
@@ -135,10 +146,10 @@ _NGRAM_WEIGHTS = np.random.default_rng(20240601).integers(0, 1 << 64, size=10, d
 
 DEFAULT_SETTINGS = LanguageSettings()
 SETTINGS: dict[str, LanguageSettings] = {
-    "de": LanguageSettings(STOP_WORDS["de"], 3.5, 12.5),
-    "hu": LanguageSettings(STOP_WORDS["hu"], 4.0, 13.5),
-    "nl": LanguageSettings(STOP_WORDS["nl"], 3.5, 11.0),
-    "en": LanguageSettings(STOP_WORDS["en"], 3.0, 10.0),
+    "de": LanguageSettings(STOP_WORDS["de"], 3.5, 12.5, 0.15),
+    "hu": LanguageSettings(STOP_WORDS["hu"], 4.0, 13.5, 0.03),
+    "nl": LanguageSettings(STOP_WORDS["nl"], 3.5, 11.0, 0.1),
+    "en": LanguageSettings(STOP_WORDS["en"], 3.0, 10.0, 0.1),
 }
 
 
@@ -435,6 +446,30 @@ def too_few_stop_words(view: TextView, settings: LanguageSettings) -> bool:
     return found + view.tokens.count_in(stop_words, head) < MIN_STOP_WORDS
 
 
+def low_stop_word_ratio(view: TextView, settings: LanguageSettings) -> bool:
+    if not settings.stop_words or not settings.min_stop_word_ratio:
+        return False
+    long_words = view.word_lengths >= LONG_WORD_LETTERS
+    hashes = view.tokens.hashes[long_words]
+    needed = settings.min_stop_word_ratio * hashes.size
+    stop_words = stop_word_hashes(settings.stop_words)
+    head = STOP_WORD_HEAD * 2  # usually enough to see that the text is in the language
+    found = count_hashes(stop_words, hashes[:head])
+    if found >= needed:
+        return False
+    found += count_hashes(stop_words, hashes[head:])
+    return fraction(found, hashes.size) < settings.min_stop_word_ratio
+
+
+def count_hashes(vocabulary: np.ndarray, hashes: np.ndarray) -> int:
+    """How many of ``hashes`` are in ``vocabulary`` (sorted)."""
+    if not vocabulary.size or not hashes.size:
+        return 0
+    found = np.searchsorted(vocabulary, hashes)
+    found[found == vocabulary.size] = 0
+    return int(np.count_nonzero(vocabulary[found] == hashes))
+
+
 def lorem_ipsum(view: TextView, settings: LanguageSettings) -> bool:
     return "lorem ipsum" in view.lower
 
@@ -484,6 +519,7 @@ RULES: tuple[tuple[str, Check], ...] = (
     ("c4_lorem_ipsum", lorem_ipsum),
     ("c4_javascript", javascript_lines),
     ("c4_curly_bracket", curly_bracket),
+    ("stop_word_ratio", low_stop_word_ratio),
     ("fineweb_line_punct", few_punctuated_lines),
     ("fineweb_short_lines", many_short_lines),
     ("fineweb_char_dup", duplicated_line_chars),
