@@ -181,6 +181,60 @@ def test_dates_prices_and_ordinary_numbers_stay(text: str) -> None:
     assert find_pii(text) == []
 
 
+HU_BRACKETED = [
+    "(06 72) 788 810",
+    "(06-31) 801-8769",
+    "(06 1) 234 5678",
+    "(06-1) 234-5678",
+    "(06-30) 123 4567",
+]
+
+
+@pytest.mark.parametrize("number", HU_BRACKETED)
+@pytest.mark.parametrize(
+    "context",
+    [
+        "{}",
+        "Telefon: {}, nyitva: 8-16 óra",
+        "{} a hivatal száma",
+        "Érdeklődni lehet: {}",
+        "Hívjon: {}, {}.",
+        "{},",
+        "Tel.: {}; fax: {}",
+        "(Információ: {})",
+    ],
+)
+def test_hungarian_trunk_and_area_code_in_parentheses_is_a_phone(number: str, context: str) -> None:
+    text = context.replace("{}", number)
+    findings = find_pii(text)
+    assert [(text[f.start : f.end], f.type) for f in findings] == [(number, "phone")] * context.count("{}")
+    assert redact(text, ["phone"])[0] == context.replace("{}", "<PHONE>")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(06 12) 2024",  # no area code 12, and too few digits
+        "(06 72) 12 2024",  # a day or month and a year
+        "(06 1) 12-2024",
+        "(06 1) 234 567",  # Budapest: seven subscriber digits
+        "(06 72) 788 81",  # too few digits
+        "(06 72) 7888 1012",  # too many
+        "(06 72) 0788 10",  # a subscriber number starts with 1-9
+        "(2024) 123",
+        "(06) 123",
+        "(06 72) 788 810 Ft",  # an amount
+        "(06 72) 788 810,5",
+        "ISBN (06 1) 234 5678",
+        "Bestellnummer (06-30) 123 4567",
+        "a(06 1) 234 5678",  # glued to a word
+        "12 (06 1) 234 5678",  # glued to a number
+    ],
+)
+def test_hungarian_bracketed_lookalikes_stay(text: str) -> None:
+    assert find_pii(text) == []
+
+
 def test_types_only_the_configured_ones_are_replaced() -> None:
     text = f"IBAN {group(IBAN_DE, (4, 4, 4, 4, 4, 2))}, Mail a@b.de, Tel. 030 1234567"
     (doc,) = PiiRedactor(types=["phone"]).run(iter([make_doc(text)]))

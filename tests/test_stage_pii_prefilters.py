@@ -66,7 +66,7 @@ ATOMS = [
     "IdNr. 𝟖𝟔𝟎𝟗𝟓𝟕𝟒𝟐𝟕𝟏𝟗", "anna.schmidt@beispiel.de", "info(at)firma(punkt)de", "x [at] y [dot] nl",
     "a\u00a0(at)\u00a0b.de", "icon@2x.png", "@", "(at)", "Tel. 0301234567", "ISBN 0-306-40615-2",
     "Version 1.2.3.4", "06 12 34 56 78", "2024-01-15", "15.01.2024", "+", "(", "(0", "0", "00", "٣", "www.",
-    "http://x.de/0301234567",
+    "http://x.de/0301234567", "(06 72) 788 810", "(06-1) 234-5678", "(06\u00a030) 123 4567", "(06 1) 12 2024",
 ]  # fmt: skip
 GLUE = [" ", "", "\n", ", ", "0", "-", "a", "A", ".", "(", ")", "@", ":", "\u00a0", "٣", "é", "/", "+"]
 
@@ -135,6 +135,9 @@ def test_hints_are_in_every_match() -> None:
             assert classes[m.start() : m.start() + 4] == b"AA00", text
         if pii._IPV4.search(text):
             assert pii._IPV4_HINT.search(text), text
+        starts = {m.start() for m in pii._phone_matches(text, classes) if not pii._is_phone(text, m)}
+        for m in pii._PHONE_HU.finditer(text):  # tried only where a _PHONE match that is no phone starts
+            assert m.start() in starts and text.startswith("(06", m.start()), text
         if pii._NANP.search(text):
             assert pii._NANP_HINT.search(text), text
 
@@ -160,6 +163,9 @@ ITEMS = [
     ("phone", "713.853.3102", "713.853.3102"),
     ("phone", "1-876-499-0169", "1-876-499-0169"),
     ("phone", "1 (415) 555-2671", "1 (415) 555-2671"),
+    ("phone", "(06 72) 788 810", "(06 72) 788 810"),
+    ("phone", "(06-31) 801-8769", "(06-31) 801-8769"),
+    ("phone", "(06\u00a01)\u00a0234 5678", "(06\u00a01)\u00a0234 5678"),
     ("iban", "DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"),
     ("iban", "NL91ABNA0417164300", "NL91ABNA0417164300"),
     ("iban", "HU42\u00a01177\u00a03016\u00a01111\u00a01018\u00a00000\u00a00000", None),

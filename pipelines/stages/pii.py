@@ -24,9 +24,13 @@ What each detector takes, and what it leaves alone
   (8-15 digits, an optional ``(0)``), or national with a trunk ``0`` (German ``030 ...``,
   Hungarian ``06 ...``, Dutch ``020 ...`` / ``06-...``; 8-13 digits), groups separated by single
   spaces, ``-`` or ``/`` and parentheses around an area code; +1 and +7 numbers have exactly 11
-  digits. North American ``(415) 555-2671`` / ``415-555-2671`` / ``713.853.3102`` /
-  ``1-876-499-0169`` too. A national or ``00`` number written without any separator needs a phone
-  word (Tel., Telefon, phone, Fax, mobil, telefoon, telefon, ...) shortly before it. Never: dates
+  digits. Hungarian numbers with the trunk and the area code together in parentheses,
+  ``(06 72) 788 810`` / ``(06-1) 234-5678`` (a space or ``-`` inside): area code 1 with seven
+  subscriber digits, or 20-99 with six or seven; the subscriber number starts with 1-9 and is not a
+  day or month and a year (``(06 72) 12 2024``). North American ``(415) 555-2671`` /
+  ``415-555-2671`` / ``713.853.3102`` / ``1-876-499-0169`` too. A national or ``00`` number written
+  without any separator needs a phone word (Tel., Telefon, phone, Fax, mobil, telefoon, telefon, ...)
+  shortly before it. Never: dates
   (``06/12/2024``, ``2024-01-15``, ``06 12 2024``; dots are not separators of European numbers, so
   ``15.01.2024`` and ``1.299,00`` never start one), amounts followed by a currency or ``%``,
   numbers after a book, tax, court, bank, article, order or invoice number word (``ISBN``,
@@ -132,6 +136,21 @@ _NANP = re.compile(
     rf"(?<![\w+(/.,-])(?:1[-. ])?(?:\([2-9]\d\d\){_SP}?[2-9]\d\d-|[2-9]\d\d([-.])[2-9]\d\d\1)\d{{4}}"
     r"(?![\w]|[.,-]?\d)"
 )
+# Hungarian trunk prefix and area code in one pair of parentheses, "(06 72) 788 810", "(06-1) 234-5678".
+# _PHONE reads only "(06 72" of these (too few digits: never a phone), and a _PHONE match starts wherever
+# a _PHONE_HU match does (same lookbehinds, and a "(" in the text is never inside an earlier _PHONE
+# match unless "(0)" or "(030)"-like); so _PHONE_HU is tried only at the _PHONE matches that start with
+# "(06" and are not phones. The subscriber digits are counted in _is_hungarian_phone.
+_PHONE_HU = re.compile(
+    rf"""
+    (?<![\w+(/.,-])(?<!\d{_SP})                   # as _PHONE: not glued to a word, a number or a separator
+    \(06(?:{_SP}|-)(?P<area>1|[2-9]\d)\){_SP}?
+    (?P<subscriber>[1-9]\d*+(?:(?:{_SP}?[-/]{_SP}?|{_SP})\d++)*+)
+    (?![\w]|[.,]\d)
+    """,
+    re.VERBOSE,
+)
+_DAY_AND_YEAR = re.compile(rf"\d{{1,2}}(?:{_SP}?[-/]{_SP}?|{_SP})(?:19|20)\d\d")
 # Where a _PHONE match can start with a trunk or 00 prefix: its lookbehinds and prefix, but the "0"
 # first (a literal), so that re skips fast to the candidates. "+" and "(" are found as characters.
 _ZERO_START = re.compile(rf"0(?<![\w+(/.,-]0)(?<!\d{_SP}0)(?=0?[1-9])")
@@ -425,6 +444,18 @@ def _phone_matches(text: str, classes: bytes | None = None) -> Iterator[re.Match
             yield m
 
 
+def _is_hungarian_phone(text: str, m: re.Match[str]) -> bool:
+    subscriber = m["subscriber"]
+    length = len(re.sub(r"\D", "", subscriber))
+    if length != 7 and (m["area"] == "1" or length != 6):
+        return False  # Budapest (1): seven subscriber digits; other area codes: six or seven
+    return not _DAY_AND_YEAR.fullmatch(subscriber) and _is_phone(text, m)
+
+
+def _overlaps_any(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(start < span[1] and span[0] < end for start, end in spans)
+
+
 def _nanp_matches(text: str, classes: bytes) -> Iterator[re.Match[str]]:
     """``_NANP.finditer(text)``, trying the pattern only seven to eleven characters before a separator
     that _NANP_HINT takes (where every match starts: ``(415) 555-``, ``1-415-555-``, ...)."""
@@ -442,11 +473,21 @@ def _nanp_matches(text: str, classes: bytes) -> Iterator[re.Match[str]]:
 
 
 def _find_phones(text: str, classes: bytes) -> Iterator[tuple[int, int]]:
+    found: list[tuple[int, int]] = []
+    bracketed: list[int] = []  # where a Hungarian "(06 72) 788 810" can start
     for m in _phone_matches(text, classes):
         if _is_phone(text, m):
+            found.append(m.span())
             yield m.span()
+        elif text.startswith("(06", m.start()):
+            bracketed.append(m.start())
     for m in _nanp_matches(text, classes):
         if not _AMOUNT_AFTER.match(text, m.end()):
+            found.append(m.span())
+            yield m.span()
+    for start in bracketed:
+        m = _PHONE_HU.match(text, start)
+        if m and _is_hungarian_phone(text, m) and not _overlaps_any(m.span(), found):
             yield m.span()
 
 
