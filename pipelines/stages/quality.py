@@ -115,7 +115,6 @@ MAX_BULLET_LINES = 0.9
 MAX_ELLIPSIS_LINES = 0.3
 MIN_ALPHA_WORDS = 0.8
 MIN_STOP_WORDS = 2
-STOP_WORD_HEAD = 64  # words looked at first for the stop-word rules
 LONG_WORD_LETTERS = 3  # the stop-word ratio counts words of at least this many characters
 MAX_JAVASCRIPT_CHAR_FRAC = 0.1
 MIN_LINE_PUNCT = 0.12
@@ -166,6 +165,7 @@ class TextView:
         self.lower = self.tokens.lower
         self.word_count = len(self.tokens)
         self._ngrams: dict[int, NgramGroups | None] = {}
+        self._stop_flags: dict[int, np.ndarray] = {}
         self.dup_bounds: dict[int, float] = {}  # upper bounds of dup_ngram_char_frac by n, as rules find them
 
     @cached_property
@@ -204,6 +204,13 @@ class TextView:
     @cached_property
     def repeated_paragraphs(self) -> tuple[int, int]:
         return repeated(self.paragraphs)
+
+    def stop_word_flags(self, stop_words: frozenset[str]) -> np.ndarray:
+        """Per word, whether it is one of ``stop_words`` (computed once per list)."""
+        flags = self._stop_flags.get(id(stop_words))
+        if flags is None:
+            flags = self._stop_flags[id(stop_words)] = self.tokens.flags_in(stop_word_hashes(stop_words))
+        return flags
 
     @cached_property
     def word_counts(self) -> np.ndarray:
@@ -438,36 +445,15 @@ def too_few_alpha_words(view: TextView, settings: LanguageSettings) -> bool:
 def too_few_stop_words(view: TextView, settings: LanguageSettings) -> bool:
     if not settings.stop_words:
         return False
-    stop_words = stop_word_hashes(settings.stop_words)
-    head = STOP_WORD_HEAD  # text in the language has its stop words early: look there first
-    found = view.tokens.count_in(stop_words, 0, head)
-    if found >= MIN_STOP_WORDS:
-        return False
-    return found + view.tokens.count_in(stop_words, head) < MIN_STOP_WORDS
+    return int(np.count_nonzero(view.stop_word_flags(settings.stop_words))) < MIN_STOP_WORDS
 
 
 def low_stop_word_ratio(view: TextView, settings: LanguageSettings) -> bool:
     if not settings.stop_words or not settings.min_stop_word_ratio:
         return False
     long_words = view.word_lengths >= LONG_WORD_LETTERS
-    hashes = view.tokens.hashes[long_words]
-    needed = settings.min_stop_word_ratio * hashes.size
-    stop_words = stop_word_hashes(settings.stop_words)
-    head = STOP_WORD_HEAD * 2  # usually enough to see that the text is in the language
-    found = count_hashes(stop_words, hashes[:head])
-    if found >= needed:
-        return False
-    found += count_hashes(stop_words, hashes[head:])
-    return fraction(found, hashes.size) < settings.min_stop_word_ratio
-
-
-def count_hashes(vocabulary: np.ndarray, hashes: np.ndarray) -> int:
-    """How many of ``hashes`` are in ``vocabulary`` (sorted)."""
-    if not vocabulary.size or not hashes.size:
-        return 0
-    found = np.searchsorted(vocabulary, hashes)
-    found[found == vocabulary.size] = 0
-    return int(np.count_nonzero(vocabulary[found] == hashes))
+    found = np.count_nonzero(view.stop_word_flags(settings.stop_words) & long_words)
+    return fraction(int(found), int(np.count_nonzero(long_words))) < settings.min_stop_word_ratio
 
 
 def lorem_ipsum(view: TextView, settings: LanguageSettings) -> bool:

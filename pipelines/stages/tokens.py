@@ -214,14 +214,17 @@ class Words:
         """Characters of words that are digits, ``_`` or joiners: at least one per letterless word."""
         return int(self.chars - np.count_nonzero(self._other))
 
-    def count_in(self, vocabulary: np.ndarray, start: int = 0, stop: int | None = None) -> int:
-        """How many of the words ``start:stop`` are in ``vocabulary`` (sorted :func:`hash_word` values)."""
-        hashes = self.hashes[start:stop]
-        if not vocabulary.size or not hashes.size:
-            return 0
-        found = np.searchsorted(vocabulary, hashes)
+    def flags_in(self, vocabulary: np.ndarray) -> np.ndarray:
+        """Per word, whether it is in ``vocabulary`` (sorted :func:`hash_word` values)."""
+        if not vocabulary.size or not self.count:
+            return np.zeros(self.count, dtype=bool)
+        found = np.searchsorted(vocabulary, self.hashes)
         found[found == vocabulary.size] = 0
-        return int(np.count_nonzero(vocabulary[found] == hashes))
+        return vocabulary[found] == self.hashes
+
+    def count_in(self, vocabulary: np.ndarray) -> int:
+        """How many words are in ``vocabulary`` (sorted :func:`hash_word` values)."""
+        return int(np.count_nonzero(self.flags_in(vocabulary)))
 
 
 def vocabulary_hashes(words: Iterable[str]) -> np.ndarray:
