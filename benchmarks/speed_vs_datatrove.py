@@ -36,7 +36,9 @@ peak of all its processes' PSS together (shared pages counted once), and the dri
 (where ours also clusters run-wide). The machine is shared and noisy: compare the two lines of one
 run, not numbers from different days.
 
-Measured 2026-11-21 on 2 shared cores (``--files 8``), ~2.6 KB documents:
+Measured 2026-11-21 on 2 shared cores (``--files 8``), ~2.6 KB documents; the last four pairs with
+this version, the others an hour earlier (before the gibberish rule of the quality stage, which
+costs ~3 %). The host's load changed the speed of both sides by up to 20 % between runs:
 
 ===========  =========  ========  ======  ======  ========  =========  ======  ========
 documents    side       wall (s)  docs/s  kept    max RSS   all PSS    driver  speed-up
@@ -45,12 +47,19 @@ documents    side       wall (s)  docs/s  kept    max RSS   all PSS    driver  s
 20,000       ours       11.0      1,824   19,995  1,096 MB  1,387 MB   218 MB  14.0x
 20,000       datatrove  149.1     134     5,611   131 MB    257 MB     114 MB
 20,000       ours       11.3      1,768   19,995  1,082 MB  1,371 MB   210 MB  13.2x
-20,000 (*)   datatrove  138.6     144     5,611   131 MB    256 MB     113 MB
-20,000 (*)   ours       11.8      1,689   19,995  1,081 MB  1,389 MB   206 MB  11.7x
 40,000       ours       21.6      1,852   39,995  1,111 MB  1,469 MB   267 MB
+20,000       datatrove  159.3     126     5,611   131 MB    257 MB     113 MB
+20,000       ours       12.2      1,639   19,995  1,071 MB  1,366 MB   214 MB  13.1x
+20,000       datatrove  157.5     127     5,611   131 MB    257 MB     114 MB
+20,000       ours       13.6      1,474   19,995  1,063 MB  1,335 MB   218 MB  11.6x
+20,000       datatrove  164.7     121     5,611   131 MB    257 MB     113 MB
+20,000       ours       13.6      1,474   19,995  1,080 MB  1,345 MB   216 MB  12.1x
+20,000       datatrove  143.1     140     5,611   131 MB    257 MB     113 MB
+20,000       ours       13.2      1,515   19,995  1,087 MB  1,382 MB   204 MB  10.8x
 ===========  =========  ========  ======  ======  ========  =========  ======  ========
 
-(*) an hour earlier, before the 300-character language look and the cheaper stage statistics.
+Ours alone, minutes later: 11.0-12.3 s (1,630-1,820 documents/s); the version of an hour earlier,
+alternated with this one: 12.3-12.5 s against 11.9-12.3 s.
 The previous version of our side measured 1,055-1,105 documents/s (8.4-8.5x) on this corpus;
 what changed: one tokenizer for quality and near dedup (NumPy arrays, word hashes), MinHash on
 32-bit keys, exact bounds that settle most quality rules, a 300-character first look for the
