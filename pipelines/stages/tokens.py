@@ -222,13 +222,9 @@ class Words:
         found[found == vocabulary.size] = 0
         return vocabulary[found] == self.hashes
 
-    def count_in(self, vocabulary: np.ndarray) -> int:
-        """How many words are in ``vocabulary`` (sorted :func:`hash_word` values)."""
-        return int(np.count_nonzero(self.flags_in(vocabulary)))
-
 
 def vocabulary_hashes(words: Iterable[str]) -> np.ndarray:
-    """Sorted unique :func:`hash_word` values of ``words``, for :meth:`Words.count_in`."""
+    """Sorted unique :func:`hash_word` values of ``words``, for :meth:`Words.flags_in`."""
     return np.unique(hash_words(words))
 
 
