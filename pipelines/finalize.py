@@ -1,11 +1,20 @@
-"""Finishing a run: final shard names, the ledger, the conservation check and the manifest."""
+"""Finishing a run: final shard names, the ledger, the conservation check and the manifest.
+
+:class:`RunFinalizer` is the run's last phase (one task). It reads the write tasks' parts one at a
+time, so its memory does not grow with the run: shard files are renamed, ledger parts rewritten
+with the final shard names and counted, and the counts checked against what the readers read.
+On success it removes the run's work folder; on a failed check it leaves the reason in
+``.work/failure.txt`` (for the driver's one-line error) and fails.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import tarfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -15,10 +24,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
 
 from schemas.config import PII_TYPES
 from schemas.document import Status
 
+FAILURE_FILE = "failure.txt"
 FINAL_NAMES = {"data": ("part", 5, "parquet"), "webdataset": ("shard", 6, "tar")}
 REPORTED_PACKAGES = ("jaif-datasets", "datatrove", "pyarrow", "heliport", "trafilatura", "warcio", "pydantic")
 
@@ -50,6 +62,17 @@ class RunSummary:
         for pii_type in PII_TYPES:
             self.pii[pii_type] += pc.sum(pc.struct_field(kept, pii_type)).as_py() or 0
 
+    @classmethod
+    def from_json(cls, counts: dict[str, Any]) -> RunSummary:
+        """The summary back from the manifest's ``counts`` (what :meth:`to_json` wrote)."""
+        summary = cls(inputs=counts["inputs"])
+        summary.by_status = Counter({str(s): counts.get(str(s), 0) for s in Status if counts.get(str(s))})
+        summary.by_lang = {lang: Counter(c) for lang, c in counts["by_language"].items()}
+        summary.reasons = Counter(counts["reasons"])
+        summary.pii = Counter(counts["pii_redactions"])
+        summary.data_rows = counts.get("data_rows", summary.by_status.get(str(Status.KEPT), 0))
+        return summary
+
     def to_json(self) -> dict[str, Any]:
         return {
             "inputs": self.inputs,
@@ -57,6 +80,7 @@ class RunSummary:
             "by_language": {lang: dict(sorted(c.items())) for lang, c in sorted(self.by_lang.items())},
             "reasons": dict(sorted(self.reasons.items())),
             "pii_redactions": {t: self.pii.get(t, 0) for t in PII_TYPES},
+            "data_rows": self.data_rows,
         }
 
 
@@ -77,14 +101,20 @@ def _rename_parts(parts_dir: Path, out: Path) -> dict[str, str]:
     return mapping
 
 
-def _finalize_ledger(
-    ledger_parts: Path, out: Path, shard_names: dict[str, str], summary: RunSummary
-) -> set[str]:
-    """Write ``OUT/ledger/part-XXXXX.parquet`` with final shard names; returns the kept ids' shards seen."""
+def _finalize_ledger(ledger_parts: Path, out: Path, shard_names: dict[str, str], summary: RunSummary) -> None:
+    """Write ``OUT/ledger/part-XXXXX.parquet`` with final shard names, one write task's part at a time.
+
+    Ids are unique within each part (checked by the write task, :mod:`pipelines.sinks.ledger`), and
+    the parts come from disjoint inputs (one input unit each), so they are unique in the run.
+    """
     target = out / "ledger"
     target.mkdir(parents=True, exist_ok=True)
-    ids: list[pa.Array] = []
     for part in sorted(ledger_parts.glob("*.parquet")):
+        checks = json.loads(part.with_suffix(".checks.json").read_text())
+        if checks["repeated_ids"]:
+            raise ConservationError(
+                f"document id {checks['first_repeated_id']} appears more than once in the ledger"
+            )
         table = pq.read_table(part)
         shard_col = table["shard"].to_pylist()
         final = [shard_names.get(s) if s is not None else None for s in shard_col]
@@ -94,11 +124,6 @@ def _finalize_ledger(
         table = table.set_column(table.schema.get_field_index("shard"), "shard", pa.array(final, pa.string()))
         pq.write_table(table, target / f"part-{part.stem}.parquet", compression="zstd")
         summary.add_ledger(table)
-        ids.append(table["id"].combine_chunks())
-    if ids:
-        all_ids = pa.concat_arrays(ids)
-        if pc.count_distinct(all_ids).as_py() != len(all_ids):
-            raise ConservationError("a document id appears more than once in the ledger")
 
 
 def _file_entry(out: Path, path: Path) -> dict[str, Any]:
@@ -163,3 +188,35 @@ def finalize_run(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
     return summary
+
+
+class RunFinalizer(PipelineStep):
+    """The finalize phase's one task: :func:`finalize_run`, then the work folder goes."""
+
+    type = "finalize"
+    name = "finalize"
+
+    def __init__(self, out: str, config: dict[str, Any], run_info: dict[str, Any], started_unix: float):
+        super().__init__()
+        self.out = out
+        self.config = config
+        self.run_info = run_info
+        self.started_unix = started_unix
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        out = Path(self.out)
+        work = out / ".work"
+        inputs = sum(json.loads(p.read_text())["documents"] for p in (work / "counts").glob("*.json"))
+        decisions = work / "dedup" / "decisions.parquet"
+        run_info = {
+            **self.run_info,
+            "seconds": round(time.time() - self.started_unix, 3),
+            "duplicates_found": pq.ParquetFile(decisions).metadata.num_rows if decisions.exists() else 0,
+        }
+        try:
+            finalize_run(out, work, inputs, self.config, run_info)
+        except ConservationError as exc:
+            (work / FAILURE_FILE).write_text(f"ledger check failed: {exc}\n")
+            raise
+        shutil.rmtree(work)
+        return iter(())

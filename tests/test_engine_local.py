@@ -10,6 +10,7 @@ import multiprocess.forkserver
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from pipelines.engines.base import Phase
 from pipelines.engines.local import LocalEngine, preload_modules
 
 
@@ -50,7 +51,8 @@ def test_preload_modules_are_collected_in_order_without_repeats(tmp_path: Path) 
 
 def test_workers_share_what_the_fork_server_preloaded(tmp_path: Path) -> None:
     multiprocess.forkserver._forkserver._stop()  # a fresh fork server, as in a new run's process
-    LocalEngine(workers=2).run("probe", [ProbeStep(str(tmp_path))], 4, tmp_path / "logs")
+    phase = Phase("probe", "probe", [ProbeStep(str(tmp_path))], tasks=4)
+    LocalEngine(workers=2).run([phase], tmp_path / "logs")
     records = [json.loads((tmp_path / f"{rank}.json").read_text()) for rank in range(4)]
     assert all(r["preloaded"] and r["project"] for r in records)
     assert {r["imported_by"] for r in records} != {r["worker"] for r in records}

@@ -34,7 +34,8 @@ from pipelines.stages.dedup import (
     NEAR_REASON,
     DedupSignatures,
     NearDedupParams,
-    band_links,
+    band_buckets,
+    bucket_links,
     find_duplicates,
     merge_links,
     normalize_for_dedup,
@@ -234,9 +235,14 @@ def test_bucket_with_two_clusters_links_both():
     b1 = [1, 2, 3, 4, 50, 51, 52, 53, 60, 61, 62, 63]
     b2 = [1, 2, 3, 4, 50, 51, 52, 99, 60, 61, 62, 98]  # 10/12 equal to b1; shares only band 0 with it
     signatures = np.array([a, a, b1, b2], dtype=np.uint32)
-    earlier, later = band_links(signatures, 0, params)
+    orders = np.arange(4)
+
+    def links(band: int):
+        return bucket_links(orders, band_buckets(signatures, band, params.rows), signatures, params.threshold)
+
+    earlier, later = links(0)
     assert sorted(zip(earlier.tolist(), later.tolist(), strict=True)) == [(0, 1), (2, 3)]
-    assert merge_links(4, [band_links(signatures, band, params) for band in range(3)]).tolist() == [
+    assert merge_links(4, [links(band) for band in range(3)]).tolist() == [
         0,
         0,
         2,

@@ -8,12 +8,10 @@ import unicodedata
 from collections import Counter
 
 import numpy as np
-import pyarrow as pa
 import pytest
-import xxhash
 
 from pipelines.stages import dedup, pii, quality, tokens
-from pipelines.stages.dedup import MinHasher, NearDedupParams, find_duplicates
+from pipelines.stages.dedup import MinHasher, NearDedupParams
 
 WORDS = [
     "der",
@@ -222,53 +220,6 @@ def test_batched_signatures_equal_one_by_one(monkeypatch: pytest.MonkeyPatch, bl
 
 
 # ---------------------------------------------------------------- parallel clustering
-
-
-def near_duplicate_keys(count: int, params: NearDedupParams) -> pa.Table:
-    """Documents in families of variants (a few words changed), in shuffled input order."""
-    rng = random.Random(6)
-    hasher = MinHasher(params)
-    vocabulary = [f"w{i}" for i in range(500)]
-    texts = []
-    for _ in range(count // 5):
-        base = [rng.choice(vocabulary) for _ in range(60)]
-        for _ in range(5):
-            variant = base[:]
-            for _ in range(rng.randint(0, 4)):
-                variant[rng.randrange(len(variant))] = rng.choice(vocabulary)
-            texts.append(variant)
-    order = list(range(len(texts)))
-    rng.shuffle(order)
-    signatures = hasher.signatures([hasher.word_hashes(words) for words in texts])
-    return pa.table(
-        {
-            "id": [f"d{i}" for i in range(len(texts))],
-            "order": pa.array(order, pa.int64()),
-            "content_key": [xxhash.xxh3_128_digest(" ".join(t).encode()) for t in texts],
-            "minhash": [s.tobytes() for s in signatures],
-        }
-    )
-
-
-def test_parallel_clustering_equals_serial(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    params = NearDedupParams(bands=6, rows=3, threshold=0.7)
-    keys = near_duplicate_keys(400, params)
-    serial = find_duplicates(keys, near=params)
-    monkeypatch.setattr(dedup, "PARALLEL_MIN_ROWS", 0)
-    parallel = find_duplicates(keys, near=params, workers=2, scratch=tmp_path)
-    assert serial.num_rows > 50
-    assert parallel.equals(serial)
-    assert list(tmp_path.iterdir()) == []  # the shared signatures file is gone
-
-
-def test_parallel_band_links_are_in_band_order() -> None:
-    params = NearDedupParams(bands=4, rows=2, threshold=0.5)
-    keys = near_duplicate_keys(100, params)
-    signatures = np.frombuffer(b"".join(keys.column("minhash").to_pylist()), "<u4").reshape(-1, 8)
-    serial = [dedup.band_links(signatures, band, params) for band in range(params.bands)]
-    parallel = dedup.parallel_band_links(signatures, params, workers=2)
-    for (a, b), (c, d) in zip(serial, parallel, strict=True):
-        assert np.array_equal(a, c) and np.array_equal(b, d)
 
 
 def test_word_regex_of_quality_is_unchanged() -> None:

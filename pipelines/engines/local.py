@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import multiprocess
 from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
+
+from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order
 
 ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
 
@@ -59,20 +61,27 @@ def _count_completed(logging_dir: Path) -> int:
 
 
 class LocalEngine:
+    """Runs the phases one after another, each phase's tasks on ``workers`` local processes."""
+
     name = "local"
 
     def __init__(self, workers: int):
         self.workers = workers
 
-    def run(
-        self,
-        phase: str,
-        pipeline: list[PipelineStep],
-        tasks: int,
-        logging_dir: Path,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        """Run ``pipeline`` as ``tasks`` tasks; raises whatever a task raised."""
+    def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
+        check_order(phases)
+        for phase in phases:
+            report = (lambda done, total, name=phase.name: progress(name, done, total)) if progress else None
+            folder = logs / phase.name
+            try:
+                self.run_phase(phase, folder, report)
+            except Exception as exc:
+                message = f"{phase.name} phase failed: {type(exc).__name__}: {exc} (task logs in {folder})"
+                raise PhaseFailed(phase.name, message) from exc
+
+    def run_phase(self, phase: Phase, logging_dir: Path, progress: ProgressCallback | None = None) -> None:
+        """Run one phase's tasks; raises whatever a task raised."""
+        pipeline, tasks = phase.pipeline, phase.tasks
         modules = [*WORKER_MODULES, *preload_modules(pipeline)]
         if min(self.workers, tasks) > 1:
             # only takes effect if this process has not started its fork server yet

@@ -1,11 +1,13 @@
 """The ledger: every input document exactly once, with its fate.
 
-Task ``rank`` of the writing phase writes its rows to ``<ledger_parts>/<rank>.parquet``;
+Task ``rank`` of the writing phase writes its rows to ``<ledger_parts>/<rank>.parquet`` and what
+it checked to ``<rank>.checks.json`` (ids repeated within the task, which reads one input unit);
 the run's finalisation maps part shard names to final ones (see :mod:`pipelines.finalize`).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,17 @@ class LedgerWriter(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         path = Path(self.ledger_dir) / f"{rank:05d}.parquet"
+        seen: set[str] = set()
+        repeated: list[str] = []
         with BatchedParquetFile(path, LEDGER_SCHEMA, BATCH_ROWS) as ledger:
             for doc in data:
                 row = ledger_row(doc)
+                if doc.id in seen:
+                    repeated.append(doc.id)
+                seen.add(doc.id)
                 ledger.append(row)
                 self.stat_update(row["status"])
                 yield doc
+        checks = {"rows": len(seen) + len(repeated), "repeated_ids": len(repeated)}
+        checks["first_repeated_id"] = repeated[0] if repeated else None
+        path.with_suffix(".checks.json").write_text(json.dumps(checks))

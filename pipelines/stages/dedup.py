@@ -18,55 +18,44 @@ Dedup works in two steps, so that it covers every task of a run and not just one
      2**64, passed through MurmurHash3's ``fmix64``, and its *key* is the high 32 bits. A text with
      fewer words than ``ngram`` is one shingle; a text without words has no MinHash. Permutation
      ``i`` is ``(a_i * key + b_i) mod 2**32`` with odd ``a_i`` (a bijection of the 32-bit keys),
-     and the value kept is the minimum. Measured against the exact Jaccard similarity of the shingle
-     sets of 3,000 random document pairs (J from 0.3 to 1), the estimate is unbiased (mean error
-     0.0001) with the variance of ideal MinHash (mean squared error 0.00154, binomial
-     ``J(1-J)/112``: 0.00148); the previous definition (xxh64 per n-gram, permutations mod
-     ``2**61 - 1``) measured 0.0006 / 0.00141 and cost three times as much.
+     and the value kept is the minimum: the share of equal values estimates the Jaccard
+     similarity of the shingle sets without bias, with the variance of ideal MinHash.
 
-2. :func:`find_duplicates` reads the keys of every kept document of the run and decides.
+2. Links, then clusters. Pairs of duplicates are found by key (:func:`exact_links`) and within
+   LSH buckets (:func:`band_buckets`, :func:`bucket_links`); :func:`cluster_links` merges all pairs
+   into clusters. The engine runs these as tasks over partitions of the keys
+   (:mod:`pipelines.dedup`); :func:`find_duplicates` runs them in one process, for tests and
+   benchmarks. Both decide the same, because every piece works on input order, never on row order.
 
 The representative rule (what stays kept):
 
 - ``order`` (a unique int64: position in input order) ranks documents; "first" means smallest order.
-- Exact: among documents with the same ``content_key`` the first is the representative; the others
-  are duplicates with reason ``exact_dedup:content_hash``.
-- Near, among exact representatives only: MinHash-LSH with ``bands`` bands of ``rows`` values.
-  Within each band's bucket (documents whose band values are equal) candidates are *verified*
-  before they are linked: a member is linked to the bucket's earliest member when the estimated
-  Jaccard similarity (the fraction of equal MinHash values over the whole signature) is at least
-  ``threshold``; members that fail form the rest of the bucket, whose earliest member is tested
-  against in the next round, and so on (leader clustering in input order: O(bucket size x
-  leaders), not O(size^2), and one round when a bucket holds one cluster of copies). Links from all
-  bands are merged with a union-find; a cluster's representative is its first member, and the
-  others are duplicates with reason ``near_dedup:minhash``. Clusters are connected components of
-  verified links, so A~B and B~C put A and C together; a pair is only missed when, in every band
-  it shares, some earlier leader took one of the two (a member is never tested against a
-  non-leader), which costs little recall for a bounded cost on huge buckets.
-- An exact duplicate of a near duplicate points at the near cluster's representative (reason
-  ``exact_dedup:content_hash``): ``duplicate_of`` always names a document that stays kept.
-
-Every step works in order-rank space with stable sorts, so the decisions do not depend on the order
-of the rows in the input table. Memory: the key table plus about one copy of the MinHash column
-(~450 MB per million documents with the default 112 values). Bands are processed independently
-(:func:`band_links`); with ``workers > 1`` a big run spreads them over a process pool
-(:func:`parallel_band_links`) and the links of all bands are merged afterwards (:func:`merge_links`),
-so the result does not depend on the number of workers.
+- Exact links: among documents with the same ``content_key`` each is linked to the first.
+- Near links: MinHash-LSH with ``bands`` bands of ``rows`` values. Within each band's bucket
+  (documents whose band values are equal) candidates are *verified* before they are linked: a member
+  is linked to the bucket's earliest member when the estimated Jaccard similarity (the fraction of
+  equal MinHash values over the whole signature) is at least ``threshold``; members that fail form
+  the rest of the bucket, whose earliest member is tested against in the next round, and so on
+  (leader clustering in input order: O(bucket size x leaders), not O(size^2), and one round when a
+  bucket holds one cluster of copies). A pair is only missed when, in every band it shares, some
+  earlier leader took one of the two (a member is never tested against a non-leader), which costs
+  little recall for a bounded cost on huge buckets. Exact copies have equal signatures, so they
+  share every bucket with their first copy and never lead one: they join its cluster and change no
+  other link.
+- Clusters are the connected components of all links (A~B and B~C put A and C together). A
+  cluster's representative is its first member and stays kept; every other member is a duplicate
+  of it, with reason ``exact_dedup:content_hash`` when an exact link ends at it, else
+  ``near_dedup:minhash``. ``duplicate_of`` therefore always names a document that stays kept.
 
 Speed: signatures are computed for batches of documents at once (the permutations run over the
 shingles of many documents in one block of 32-bit integers, reduced per document with
-``minimum.reduceat``), about 6,400 documents/s of ~2.6 KB per process (the exact key included;
-the shared tokenisation is counted in the quality stage), 2.4x the previous definition.
+``minimum.reduceat``).
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -100,7 +89,6 @@ DUPLICATES_SCHEMA = pa.schema(
 _MAX32 = np.uint32(0xFFFFFFFF)
 _SHINGLE_BLOCK = 512  # shingles per permutation block: bounds the (perm x shingle) temporaries
 _BATCH_DOCS = 64  # documents whose signatures are computed together
-PARALLEL_MIN_ROWS = 50_000  # near-dedup candidates from which bands are spread over processes
 _PAIR_BLOCK = 1 << 16  # candidate pairs compared at once
 
 
@@ -255,124 +243,112 @@ class DedupSignatures(CurationStage):
                     self.stat_update("no_words")
 
 
-def find_duplicates(
-    keys: pa.Table,
-    near: NearDedupParams | None,
-    exact: bool = True,
-    workers: int = 1,
-    scratch: Path | None = None,
-) -> pa.Table:
+def find_duplicates(keys: pa.Table, near: NearDedupParams | None, exact: bool = True) -> pa.Table:
     """Duplicates among the kept documents of a run: ``id, duplicate_of, reason`` (module docstring rule).
 
-    ``keys`` has ``id``, ``order`` (unique), and ``content_key`` / ``minhash`` where they are used
-    (nullable binary columns, as :class:`DedupSignatures` writes them). Rows come out by ``order``.
-    With ``workers > 1`` and at least :data:`PARALLEL_MIN_ROWS` near-dedup candidates, the LSH bands
-    are processed by a pool of ``workers`` processes (:func:`parallel_band_links`, signatures shared
-    through a memory-mapped file in ``scratch``); the result is the same as with one worker.
+    The whole run in one process, from the same pieces the engine's dedup tasks use
+    (:func:`exact_links`, :func:`band_buckets`, :func:`bucket_links`, :func:`cluster_links`), so both
+    decide the same. ``keys`` has ``id``, ``order`` (unique), and ``content_key`` / ``minhash`` where
+    they are used (nullable binary columns, as :class:`DedupSignatures` writes them). Rows come out by
+    ``order``.
     """
     if keys.num_rows == 0:
         return DUPLICATES_SCHEMA.empty_table()
     order = _column_numpy(keys, "order").astype(np.int64, copy=False)
-    rank_to_row = np.argsort(order, kind="stable")
-    if order.size > 1 and np.any(np.diff(order[rank_to_row]) == 0):
+    if order.size > 1 and np.unique(order).size != order.size:
         raise ValueError("'order' must be unique: it decides which document is first")
-    row_to_rank = np.empty_like(rank_to_row)
-    row_to_rank[rank_to_row] = np.arange(rank_to_row.size)
-
-    exact_rep = np.arange(order.size)
+    exact_pairs = near_pairs = _NO_LINKS
     if exact:
-        rows, digests = _fixed_width_column(keys, CONTENT_KEY, CONTENT_KEY_BYTES)
-        dup, rep = exact_representatives(row_to_rank[rows], digests.view("<u8"))
-        exact_rep[dup] = rep
-    final_rep = exact_rep
+        rows, digests = fixed_width_column(keys, CONTENT_KEY, CONTENT_KEY_BYTES)
+        exact_pairs = exact_links(order[rows], digests)
     if near is not None:
-        rows, signatures = _fixed_width_column(keys, MINHASH, 4 * near.num_perm)
-        ranks = row_to_rank[rows]
-        candidates = np.flatnonzero(exact_rep[ranks] == ranks)
-        candidates = candidates[np.argsort(ranks[candidates], kind="stable")]
-        signatures = signatures.view("<u4")[candidates]
-        final_rep = near_representatives(
-            ranks[candidates], signatures, near, order.size, workers=workers, scratch=scratch
-        )[exact_rep]
-    return _decisions(keys, rank_to_row, exact_rep, final_rep)
+        rows, signatures = fixed_width_column(keys, MINHASH, 4 * near.num_perm)
+        signatures = signatures.view("<u4")
+        pairs = [
+            bucket_links(order[rows], band_buckets(signatures, band, near.rows), signatures, near.threshold)
+            for band in range(near.bands)
+        ]
+        near_pairs = _concat_links(pairs)
+    dup, rep, is_exact = cluster_links(exact_pairs, near_pairs)
+    by_order = np.argsort(order, kind="stable")
+    ids = keys.column("id").cast(pa.string()).combine_chunks()
+    row_of = by_order[np.searchsorted(order, dup, sorter=by_order)]
+    rep_row = by_order[np.searchsorted(order, rep, sorter=by_order)]
+    return pa.table(
+        [ids.take(row_of), ids.take(rep_row), pa.array(np.where(is_exact, EXACT_REASON, NEAR_REASON))],
+        schema=DUPLICATES_SCHEMA,
+    )
 
 
-def exact_representatives(ranks: np.ndarray, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For documents at ``ranks`` with 2-word ``digests``: (duplicate ranks, their representative ranks)."""
-    by_key = np.lexsort((ranks, digests[:, 1], digests[:, 0]))
-    sorted_digests = digests[by_key]
+Links = tuple[np.ndarray, np.ndarray]  # (earlier orders, later orders): verified duplicate pairs
+_NO_LINKS: Links = (np.empty(0, np.int64), np.empty(0, np.int64))
+
+
+def exact_links(orders: np.ndarray, digests: np.ndarray) -> Links:
+    """(first, other) order pairs of documents whose ``digests`` rows (bytes per row) are equal."""
+    if orders.size < 2:
+        return _NO_LINKS
+    words = np.ascontiguousarray(digests).view("<u8")
+    by_key = np.lexsort((orders, *words.T[::-1]))
+    sorted_words = words[by_key]
     starts = np.ones(by_key.size, dtype=bool)
-    starts[1:] = np.any(sorted_digests[1:] != sorted_digests[:-1], axis=1)
+    starts[1:] = np.any(sorted_words[1:] != sorted_words[:-1], axis=1)
     group_first = np.maximum.accumulate(np.where(starts, np.arange(by_key.size), 0))
-    sorted_ranks = ranks[by_key]
-    return sorted_ranks[~starts], sorted_ranks[group_first][~starts]
+    sorted_orders = orders[by_key]
+    return sorted_orders[group_first][~starts], sorted_orders[~starts]
 
 
-def near_representatives(
-    ranks: np.ndarray,
-    signatures: np.ndarray,
-    params: NearDedupParams,
-    size: int,
-    workers: int = 1,
-    scratch: Path | None = None,
-) -> np.ndarray:
-    """Representative rank of every rank in ``range(size)`` after near dedup of the documents at ``ranks``.
+def band_buckets(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """The 64-bit LSH bucket of each signature in ``band`` (values ``band*rows`` to ``(band+1)*rows``)."""
+    return _band_keys(signatures[:, band * rows : (band + 1) * rows])
 
-    ``signatures[i]`` belongs to ``ranks[i]``; sorted ``ranks`` save a copy of the signatures.
+
+def bucket_links(orders: np.ndarray, buckets: np.ndarray, signatures: np.ndarray, threshold: float) -> Links:
+    """Verified links within LSH buckets: leader clustering in input order (module docstring).
+
+    ``orders[i]``, ``buckets[i]`` and ``signatures[i]`` describe one document, rows in any order.
     """
-    if np.any(np.diff(ranks) <= 0):
-        by_rank = np.argsort(ranks, kind="stable")
-        ranks, signatures = ranks[by_rank], signatures[by_rank]
-    if workers > 1 and params.bands > 1 and ranks.size >= PARALLEL_MIN_ROWS:
-        links = parallel_band_links(signatures, params, workers, scratch)
-    else:
-        links = [band_links(signatures, band, params) for band in range(params.bands)]
-    root = merge_links(ranks.size, links)
-    representative = np.arange(size)
-    representative[ranks] = ranks[root]
-    return representative
-
-
-def band_links(signatures: np.ndarray, band: int, params: NearDedupParams) -> tuple[np.ndarray, np.ndarray]:
-    """Verified links ``(earlier, later)`` (row indices, rows in input order) from one LSH band."""
-    columns = signatures[:, band * params.rows : (band + 1) * params.rows]
-    bucket_keys = _band_keys(columns)
-    by_bucket = np.argsort(bucket_keys, kind="stable")
-    members, buckets = _drop_singletons(by_bucket, bucket_keys[by_bucket])
+    by_bucket = np.lexsort((orders, buckets))
+    members, keys = _drop_singletons(by_bucket, buckets[by_bucket])
     earlier, later = [], []
     while members.size:
         starts = np.ones(members.size, dtype=bool)
-        starts[1:] = buckets[1:] != buckets[:-1]
+        starts[1:] = keys[1:] != keys[:-1]
         heads = members[np.maximum.accumulate(np.where(starts, np.arange(members.size), 0))]
         candidates = ~starts
-        similar = _similar(signatures, heads[candidates], members[candidates], params.threshold)
-        earlier.append(heads[candidates][similar])
-        later.append(members[candidates][similar])
+        similar = _similar(signatures, heads[candidates], members[candidates], threshold)
+        earlier.append(orders[heads[candidates][similar]])
+        later.append(orders[members[candidates][similar]])
         remaining = candidates.copy()
         remaining[candidates] = ~similar
-        members, buckets = _drop_singletons(members[remaining], buckets[remaining])
-    if not earlier:
-        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-    return np.concatenate(earlier), np.concatenate(later)
+        members, keys = _drop_singletons(members[remaining], keys[remaining])
+    return _concat_links([(np.asarray(a), np.asarray(b)) for a, b in zip(earlier, later, strict=True)])
 
 
-def parallel_band_links(
-    signatures: np.ndarray, params: NearDedupParams, workers: int, scratch: Path | None = None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`band_links` of every band, in band order, computed by a pool of ``workers`` processes.
+def cluster_links(exact: Links, near: Links) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected components of all links: (duplicate orders, their representative's order, exact?).
 
-    The signatures go to a ``.npy`` file in a temporary folder under ``scratch`` (the system's
-    temporary folder when None) that each process maps read-only: no copy per band or process.
+    The representative of a component is its smallest order; a duplicate is exact when an exact link
+    ends at it. Rows come out by duplicate order.
     """
-    with tempfile.TemporaryDirectory(dir=scratch, prefix="bands-") as folder:
-        path = Path(folder) / "signatures.npy"
-        np.save(path, np.ascontiguousarray(signatures))
-        with ProcessPoolExecutor(max_workers=min(workers, params.bands)) as pool:
-            return list(pool.map(_mapped_band_links, repeat(str(path)), range(params.bands), repeat(params)))
+    a = np.concatenate([exact[0], near[0]]).astype(np.int64, copy=False)
+    b = np.concatenate([exact[1], near[1]]).astype(np.int64, copy=False)
+    if a.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
+    nodes, dense = np.unique(np.concatenate([a, b]), return_inverse=True)
+    root = merge_links(nodes.size, [(dense[: a.size], dense[a.size :])])
+    duplicate = np.flatnonzero(root != np.arange(nodes.size))
+    is_exact = np.isin(nodes[duplicate], exact[1])
+    return nodes[duplicate], nodes[root[duplicate]], is_exact
 
 
-def _mapped_band_links(path: str, band: int, params: NearDedupParams) -> tuple[np.ndarray, np.ndarray]:
-    return band_links(np.load(path, mmap_mode="r"), band, params)
+def _concat_links(links: Sequence[Links]) -> Links:
+    if not links:
+        return _NO_LINKS
+    return (
+        np.concatenate([pair[0] for pair in links]).astype(np.int64, copy=False),
+        np.concatenate([pair[1] for pair in links]).astype(np.int64, copy=False),
+    )
 
 
 def merge_links(size: int, links: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -434,22 +410,6 @@ def _similar(signatures: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: fl
     return result
 
 
-def _decisions(
-    keys: pa.Table, rank_to_row: np.ndarray, exact_rep: np.ndarray, final_rep: np.ndarray
-) -> pa.Table:
-    duplicates = np.flatnonzero(final_rep != np.arange(final_rep.size))
-    ids = keys.column("id").cast(pa.string())
-    reasons = np.where(exact_rep[duplicates] != duplicates, EXACT_REASON, NEAR_REASON)
-    return pa.table(
-        [
-            ids.take(rank_to_row[duplicates]).combine_chunks(),
-            ids.take(rank_to_row[final_rep[duplicates]]).combine_chunks(),
-            pa.array(reasons.tolist(), pa.string()),
-        ],
-        schema=DUPLICATES_SCHEMA,
-    )
-
-
 def _column_numpy(keys: pa.Table, name: str) -> np.ndarray:
     if name not in keys.column_names:
         raise ValueError(f"dedup keys need a {name!r} column; got {keys.column_names}")
@@ -459,7 +419,7 @@ def _column_numpy(keys: pa.Table, name: str) -> np.ndarray:
     return column.to_numpy()
 
 
-def _fixed_width_column(keys: pa.Table, name: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+def fixed_width_column(keys: pa.Table, name: str, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows where binary column ``name`` has a value, and those values as a ``(rows, width)`` uint8 array.
 
     A single-chunk binary column without nulls is viewed in place; otherwise its values are copied once.

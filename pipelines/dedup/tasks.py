@@ -1,0 +1,402 @@
+"""Run-wide dedup as engine tasks: keys → buckets → signatures → links → clusters → decisions.
+
+```
+ curate task r ── DedupKeyWriter ──► keys/exact/r    (content key, order, id)   by key hash
+                                 └─► keys/bands/r    (band, bucket, order)      by bucket hash
+ exact task p   ── ExactKeyLinks ──► links/exact-p   first copy → other copies
+ bucket task p  ── LshBuckets ─────► candidates/p    rows of buckets with 2+ members, by curate task
+ fetch task r   ── CandidateSignatures ─► verify/r   the same rows with id and signature (staging r)
+ verify task p  ── BucketVerifier ─► links/near-p    verified links (leader clustering per bucket)
+ cluster task   ── DuplicateClusters ► decisions     connected components → duplicate_of, reason
+ write task r   ── DuplicateMarker (marks the duplicates of curate task r)
+```
+Partitioned hand-over (:mod:`pipelines.dedup.partitions`) means no task holds more than its share
+of the run's keys: a bucket task holds 1/P of the band rows, a fetch task one input unit's
+candidates. Only the cluster task sees the whole run, and then only its links (pairs of documents
+found to be duplicates), never the keys of the unique documents. The decision rule itself is
+:mod:`pipelines.stages.dedup`'s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from connectors.reader import ORDER_TASK_SHIFT
+from pipelines.dedup.partitions import hash_partition, read_partition, write_atomically, write_partitioned
+from pipelines.sinks.staging import staged_path
+from pipelines.stages.dedup import (
+    CONTENT_KEY_BYTES,
+    EXACT_REASON,
+    NEAR_REASON,
+    Links,
+    NearDedupParams,
+    band_buckets,
+    bucket_links,
+    cluster_links,
+    exact_links,
+    fixed_width_column,
+)
+from schemas.document import CONTENT_KEY, DUPLICATE_OF, MINHASH, ORDER, Status, is_kept, set_fate
+
+MAX_PARTITIONS = 256  # dedup partitions of a run: min(tasks, this)
+_SIGNATURE_BATCH = 8192  # documents whose band buckets a curate task computes at once
+
+EXACT_KEYS_SCHEMA = pa.schema(
+    [
+        pa.field(CONTENT_KEY, pa.binary(CONTENT_KEY_BYTES), nullable=False),
+        pa.field("order", pa.int64(), nullable=False),
+        pa.field("id", pa.string(), nullable=False),
+    ]
+)
+BAND_ROWS_SCHEMA = pa.schema(
+    [
+        pa.field("band", pa.uint16(), nullable=False),
+        pa.field("bucket", pa.uint64(), nullable=False),
+        pa.field("order", pa.int64(), nullable=False),
+    ]
+)
+VERIFY_SCHEMA = pa.schema(
+    [*BAND_ROWS_SCHEMA, pa.field("id", pa.string(), nullable=False), pa.field(MINHASH, pa.binary())]
+)
+LINKS_SCHEMA = pa.schema(
+    [
+        pa.field("earlier", pa.int64(), nullable=False),
+        pa.field("earlier_id", pa.string(), nullable=False),
+        pa.field("later", pa.int64(), nullable=False),
+        pa.field("later_id", pa.string(), nullable=False),
+    ]
+)
+DECISIONS_SCHEMA = pa.schema(
+    [
+        pa.field("task", pa.int32(), nullable=False),
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+    ]
+)
+DECISION_GROUP_ROWS = 1 << 16
+
+
+def dedup_partitions(tasks: int) -> int:
+    """How many partitions (and so tasks) the run-wide dedup phases use for ``tasks`` input units."""
+    return max(1, min(tasks, MAX_PARTITIONS))
+
+
+class DedupLayout:
+    """Where the dedup phases of one run keep their files (under the run's work folder)."""
+
+    def __init__(self, root: str | Path, tasks: int, partitions: int):
+        self.root = Path(root)
+        self.tasks = tasks
+        self.partitions = partitions
+
+    def exact_keys(self, rank: int) -> Path:
+        return self.root / "keys" / "exact" / f"{rank:05d}.parquet"
+
+    def band_rows(self, rank: int) -> Path:
+        return self.root / "keys" / "bands" / f"{rank:05d}.parquet"
+
+    def candidates(self, partition: int) -> Path:
+        return self.root / "candidates" / f"{partition:05d}.parquet"
+
+    def verify(self, rank: int) -> Path:
+        return self.root / "verify" / f"{rank:05d}.parquet"
+
+    def links(self, kind: str, partition: int) -> Path:
+        return self.root / "links" / f"{kind}-{partition:05d}.parquet"
+
+    @property
+    def decisions(self) -> Path:
+        return self.root / "decisions.parquet"
+
+
+def task_of(orders: np.ndarray) -> np.ndarray:
+    """The curate task (input unit) a document came from, by its input order."""
+    return (np.asarray(orders, dtype=np.int64) >> ORDER_TASK_SHIFT).astype(np.int64)
+
+
+def _links_table(links: Links, ids_by_order: tuple[np.ndarray, pa.Array]) -> pa.Table:
+    orders, ids = ids_by_order
+    earlier, later = links
+    return pa.table(
+        [
+            pa.array(earlier, pa.int64()),
+            ids.take(pa.array(np.searchsorted(orders, earlier))),
+            pa.array(later, pa.int64()),
+            ids.take(pa.array(np.searchsorted(orders, later))),
+        ],
+        schema=LINKS_SCHEMA,
+    )
+
+
+def _ids_by_order(orders: np.ndarray, ids: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Sorted unique orders and the id of each, for looking ids up by order."""
+    unique, first = np.unique(orders, return_index=True)
+    return unique, ids.take(pa.array(first))
+
+
+class _DedupTask(PipelineStep):
+    """A task of a dedup phase: reads and writes the layout's files; passes no documents on."""
+
+    type = "dedup"
+
+    def __init__(self, layout: DedupLayout):
+        super().__init__()
+        self.layout = layout
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.track_time():
+            self.task(rank)
+        return iter(())
+
+    def task(self, rank: int) -> None:
+        raise NotImplementedError
+
+
+class DedupKeyWriter(PipelineStep):
+    """End of a curate task: the dedup keys of its kept documents, partitioned for the dedup tasks."""
+
+    type = "dedup"
+    name = "dedup keys"
+
+    def __init__(self, layout: DedupLayout, exact: bool, near: NearDedupParams | None):
+        super().__init__()
+        self.layout = layout
+        self.exact = exact
+        self.near = near
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        keys: list[bytes] = []
+        key_orders: list[int] = []
+        key_ids: list[str] = []
+        band_tables: list[pa.Table] = []
+        signatures: list[bytes] = []
+        signature_orders: list[int] = []
+        for doc in data:
+            meta = doc.metadata
+            if is_kept(doc):
+                if self.exact and meta.get(CONTENT_KEY) is not None:
+                    keys.append(meta[CONTENT_KEY])
+                    key_orders.append(meta[ORDER])
+                    key_ids.append(doc.id)
+                if self.near is not None and meta.get(MINHASH) is not None:
+                    signatures.append(meta[MINHASH])
+                    signature_orders.append(meta[ORDER])
+                    if len(signatures) >= _SIGNATURE_BATCH:
+                        band_tables.append(self._band_rows(signatures, signature_orders))
+                        signatures, signature_orders = [], []
+            yield doc
+        with self.track_time():
+            if self.exact:
+                table = pa.table(
+                    [pa.array(keys, pa.binary(CONTENT_KEY_BYTES)), pa.array(key_orders, pa.int64()), key_ids],
+                    schema=EXACT_KEYS_SCHEMA,
+                )
+                partition = hash_partition(
+                    np.frombuffer(b"".join(keys), "<u8")[::2] if keys else np.empty(0, np.uint64),
+                    self.layout.partitions,
+                )
+                write_partitioned(self.layout.exact_keys(rank), table, partition)
+            if self.near is not None:
+                band_tables.append(self._band_rows(signatures, signature_orders))
+                table = pa.concat_tables(band_tables)
+                buckets = table.column("bucket").to_numpy()
+                write_partitioned(
+                    self.layout.band_rows(rank), table, hash_partition(buckets, self.layout.partitions)
+                )
+
+    def _band_rows(self, signatures: list[bytes], orders: list[int]) -> pa.Table:
+        assert self.near is not None
+        values = np.frombuffer(b"".join(signatures), "<u4").reshape(len(signatures), self.near.num_perm)
+        bands = self.near.bands
+        buckets = np.concatenate([band_buckets(values, band, self.near.rows) for band in range(bands)])
+        return pa.table(
+            [
+                pa.array(np.repeat(np.arange(bands, dtype=np.uint16), len(signatures))),
+                pa.array(buckets),
+                pa.array(np.tile(np.asarray(orders, dtype=np.int64), bands)),
+            ],
+            schema=BAND_ROWS_SCHEMA,
+        )
+
+
+class ExactKeyLinks(_DedupTask):
+    """Exact task ``p``: links every copy of a content key in partition ``p`` to its first copy."""
+
+    name = "exact links"
+
+    def task(self, rank: int) -> None:
+        layout = self.layout
+        table = read_partition((layout.exact_keys(r) for r in range(layout.tasks)), rank, EXACT_KEYS_SCHEMA)
+        orders = table.column("order").to_numpy()
+        _, digests = fixed_width_column(table, CONTENT_KEY, CONTENT_KEY_BYTES)
+        links = exact_links(orders, digests)
+        self.stat_update("exact_links", value=len(links[0]))
+        ids = _ids_by_order(orders, table.column("id").combine_chunks())
+        write_atomically(layout.links("exact", rank), LINKS_SCHEMA, [_links_table(links, ids)])
+
+
+class LshBuckets(_DedupTask):
+    """Bucket task ``p``: the band rows of partition ``p`` whose bucket has 2+ members, by curate task."""
+
+    name = "lsh buckets"
+
+    def task(self, rank: int) -> None:
+        layout = self.layout
+        table = read_partition((layout.band_rows(r) for r in range(layout.tasks)), rank, BAND_ROWS_SCHEMA)
+        band = table.column("band").to_numpy()
+        bucket = table.column("bucket").to_numpy()
+        by_bucket = np.lexsort((bucket, band))
+        same = (band[by_bucket][1:] == band[by_bucket][:-1]) & (
+            bucket[by_bucket][1:] == bucket[by_bucket][:-1]
+        )
+        shared = np.zeros(by_bucket.size, dtype=bool)
+        shared[1:] |= same
+        shared[:-1] |= same
+        candidates = table.take(pa.array(np.sort(by_bucket[shared])))
+        self.stat_update("candidate_rows", value=candidates.num_rows)
+        write_partitioned(layout.candidates(rank), candidates, task_of(candidates.column("order").to_numpy()))
+
+
+class CandidateSignatures(_DedupTask):
+    """Fetch task ``r``: adds id and signature (from curate task ``r``'s staging) to its candidate rows."""
+
+    name = "candidate signatures"
+
+    def __init__(self, layout: DedupLayout, staging_dir: str):
+        super().__init__(layout)
+        self.staging_dir = staging_dir
+
+    def task(self, rank: int) -> None:
+        layout = self.layout
+        candidates = read_partition(
+            (layout.candidates(p) for p in range(layout.partitions)), rank, BAND_ROWS_SCHEMA
+        )
+        wanted = candidates.column("order")
+        staged = pq.read_table(staged_path(self.staging_dir, rank), columns=["order", "id", MINHASH])
+        staged = staged.filter(pc.is_in(staged.column("order"), value_set=pc.unique(wanted)))
+        staged_orders = staged.column("order").to_numpy()
+        by_order = np.argsort(staged_orders, kind="stable")
+        rows = by_order[np.searchsorted(staged_orders, wanted.to_numpy(), sorter=by_order)]
+        joined = staged.take(pa.array(rows))
+        table = pa.table(
+            [*candidates.columns, joined.column("id"), joined.column(MINHASH)], schema=VERIFY_SCHEMA
+        )
+        partition = hash_partition(candidates.column("bucket").to_numpy(), layout.partitions)
+        write_partitioned(layout.verify(rank), table, partition)
+
+
+class BucketVerifier(_DedupTask):
+    """Verify task ``p``: verified links within the buckets of partition ``p`` (leader clustering)."""
+
+    name = "verify buckets"
+
+    def __init__(self, layout: DedupLayout, near: NearDedupParams):
+        super().__init__(layout)
+        self.near = near
+
+    def task(self, rank: int) -> None:
+        layout = self.layout
+        table = read_partition((layout.verify(r) for r in range(layout.tasks)), rank, VERIFY_SCHEMA)
+        orders = table.column("order").to_numpy()
+        bands = table.column("band").to_numpy()
+        buckets = table.column("bucket").to_numpy()
+        _, signatures = fixed_width_column(table, MINHASH, 4 * self.near.num_perm)
+        signatures = signatures.view("<u4")
+        links: list[Links] = []
+        for band in np.unique(bands):
+            rows = np.flatnonzero(bands == band)
+            links.append(bucket_links(orders[rows], buckets[rows], signatures[rows], self.near.threshold))
+        earlier = np.concatenate([a for a, _ in links]) if links else np.empty(0, np.int64)
+        later = np.concatenate([b for _, b in links]) if links else np.empty(0, np.int64)
+        self.stat_update("near_links", value=earlier.size)
+        ids = _ids_by_order(orders, table.column("id").combine_chunks())
+        write_atomically(layout.links("near", rank), LINKS_SCHEMA, [_links_table((earlier, later), ids)])
+
+
+class DuplicateClusters(_DedupTask):
+    """The cluster task: connected components of every link → ``decisions`` (one row per duplicate)."""
+
+    name = "clusters"
+
+    def __init__(self, layout: DedupLayout, kinds: tuple[str, ...]):
+        super().__init__(layout)
+        self.kinds = kinds  # "exact" and/or "near": the link files the run has
+
+    def task(self, rank: int) -> None:
+        layout = self.layout
+        found = {
+            kind: pa.concat_tables(
+                [pq.read_table(layout.links(kind, p)) for p in range(layout.partitions)]
+            ).combine_chunks()
+            for kind in self.kinds
+        }
+        empty = LINKS_SCHEMA.empty_table()
+        exact, near = found.get("exact", empty), found.get("near", empty)
+        dup, rep, is_exact = cluster_links(_orders(exact), _orders(near))
+        everything = pa.concat_tables([exact, near])
+        orders = np.concatenate(
+            [everything.column("earlier").to_numpy(), everything.column("later").to_numpy()]
+        )
+        ids = pa.concat_arrays(
+            [everything.column("earlier_id").combine_chunks(), everything.column("later_id").combine_chunks()]
+        )
+        known, known_ids = _ids_by_order(orders, ids) if orders.size else (orders, ids)
+        decisions = pa.table(
+            [
+                pa.array(task_of(dup).astype(np.int32)),
+                known_ids.take(pa.array(np.searchsorted(known, dup))),
+                known_ids.take(pa.array(np.searchsorted(known, rep))),
+                pa.array(np.where(is_exact, EXACT_REASON, NEAR_REASON).astype(object), pa.string()),
+            ],
+            schema=DECISIONS_SCHEMA,
+        ).sort_by([("task", "ascending"), ("id", "ascending")])
+        self.stat_update("duplicates", value=decisions.num_rows)
+        groups = [
+            decisions.slice(s, DECISION_GROUP_ROWS) for s in range(0, decisions.num_rows, DECISION_GROUP_ROWS)
+        ]
+        write_atomically(layout.decisions, DECISIONS_SCHEMA, groups)
+
+
+def _orders(links: pa.Table) -> Links:
+    return links.column("earlier").to_numpy(), links.column("later").to_numpy()
+
+
+def decision_count(decisions: Path) -> int:
+    return pq.ParquetFile(decisions).metadata.num_rows if decisions.exists() else 0
+
+
+class DuplicateMarker(PipelineStep):
+    """Write task ``r``: marks the documents of curate task ``r`` that the cluster task found duplicate."""
+
+    type = "dedup"
+    name = "duplicates"
+
+    def __init__(self, decisions_path: str):
+        super().__init__()
+        self.decisions_path = decisions_path
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        table = pq.read_table(self.decisions_path, filters=[("task", "=", rank)])
+        decisions = dict(
+            zip(
+                table.column("id").to_pylist(),
+                zip(
+                    table.column("duplicate_of").to_pylist(), table.column("reason").to_pylist(), strict=True
+                ),
+                strict=True,
+            )
+        )
+        for doc in data:
+            decision = decisions.get(doc.id)
+            if decision is not None and is_kept(doc):
+                set_fate(doc, Status.DUPLICATE, decision[1], **{DUPLICATE_OF: decision[0]})
+                self.stat_update(decision[1])
+            yield doc

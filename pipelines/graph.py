@@ -1,0 +1,117 @@
+"""The phases of a run: what each task of each phase does, and what waits for what.
+
+```
+ curate (one task per input unit: read ─► stages ─► dedup keys ─► staging)
+   ├─► dedup-exact (P tasks) ───────────────────────────────────────────────┐
+   └─► dedup-buckets (P) ─► dedup-signatures (one per unit) ─► dedup-verify (P) ─► dedup-clusters (1)
+ write (one task per input unit: staging ─► duplicates ─► Parquet / WebDataset shards ─► ledger)
+ finalize (1: shard names, ledger check, manifest)
+```
+Only configured dedup kinds get their phases; without dedup, write follows curate. ``P`` is
+:func:`pipelines.dedup.tasks.dedup_partitions` of the number of input units. Every count here
+depends on the input and the config only, never on the workers, so every engine and worker
+count runs the same tasks and writes the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from connectors.files import InputUnit
+from connectors.reader import SourceReader
+from pipelines.dedup.tasks import (
+    BucketVerifier,
+    CandidateSignatures,
+    DedupKeyWriter,
+    DedupLayout,
+    DuplicateClusters,
+    DuplicateMarker,
+    ExactKeyLinks,
+    LshBuckets,
+    dedup_partitions,
+)
+from pipelines.engines.base import Phase
+from pipelines.finalize import RunFinalizer
+from pipelines.sinks.ledger import LedgerWriter
+from pipelines.sinks.shards import ParquetShardWriter, WebDatasetShardWriter
+from pipelines.sinks.staging import StagedReader, StagedWriter
+from pipelines.stages import build_dedup_signatures, curation_stages, near_dedup_params
+from schemas.config import PipelineConfig
+
+WORK = ".work"  # the run's intermediate files, under the output folder; removed by finalize
+
+
+def split_limit(limit: int | None, tasks: int) -> list[int | None]:
+    """``--limit N``: at most N documents in all, spread evenly over the input units."""
+    if limit is None:
+        return [None] * tasks
+    return [limit // tasks + (1 if i < limit % tasks else 0) for i in range(tasks)]
+
+
+def plan_phases(
+    config: PipelineConfig,
+    units: list[InputUnit],
+    output: Path,
+    limit: int | None,
+    run_info: dict[str, Any],
+    started_unix: float,
+) -> list[Phase]:
+    """The run's phases in dependency order (see the module docstring)."""
+    tasks = len(units)
+    work = output / WORK
+    staged = str(work / "staged")
+    layout = DedupLayout(work / "dedup", tasks, dedup_partitions(tasks))
+    exact = config.stage("exact_dedup") is not None
+    near = near_dedup_params(config)
+    signatures = build_dedup_signatures(config)
+
+    curate = [SourceReader(units, split_limit(limit, tasks), str(work / "counts")), *curation_stages(config)]
+    if signatures is not None:
+        curate += [signatures, DedupKeyWriter(layout, exact, near)]
+    phases = [Phase("curate", "curate (read, stages, dedup keys)", [*curate, StagedWriter(staged)], tasks)]
+
+    marker = []
+    write_after = "curate"
+    if signatures is not None:
+        partitions = layout.partitions
+        ends = []
+        if exact:
+            phases.append(
+                Phase("dedup-exact", "dedup: exact keys", [ExactKeyLinks(layout)], partitions, ("curate",))
+            )
+            ends.append("dedup-exact")
+        if near is not None:
+            phases += [
+                Phase("dedup-buckets", "dedup: LSH buckets", [LshBuckets(layout)], partitions, ("curate",)),
+                Phase(
+                    "dedup-signatures",
+                    "dedup: candidate signatures",
+                    [CandidateSignatures(layout, staged)],
+                    tasks,
+                    ("dedup-buckets",),
+                ),
+                Phase(
+                    "dedup-verify",
+                    "dedup: verify buckets",
+                    [BucketVerifier(layout, near)],
+                    partitions,
+                    ("dedup-signatures",),
+                ),
+            ]
+            ends.append("dedup-verify")
+        kinds = tuple(kind for kind, on in (("exact", exact), ("near", near is not None)) if on)
+        phases.append(
+            Phase("dedup-clusters", "dedup: clusters", [DuplicateClusters(layout, kinds)], 1, tuple(ends))
+        )
+        marker = [DuplicateMarker(str(layout.decisions))]
+        write_after = "dedup-clusters"
+
+    writers = [ParquetShardWriter(str(work / "parts"), config.outputs.parquet.shard_max_mb)]
+    if config.outputs.webdataset:
+        writers.append(WebDatasetShardWriter(str(work / "parts"), config.outputs.webdataset.shard_max_mb))
+    write = [StagedReader(staged), *marker, *writers, LedgerWriter(str(work / "ledger"))]
+    phases.append(Phase("write", "write shards + ledger", write, tasks, (write_after,)))
+    finalizer = RunFinalizer(str(output), config.model_dump(mode="json"), run_info, started_unix)
+    phases.append(Phase("finalize", "finalize (ledger check, manifest)", [finalizer], 1, ("write",)))
+    return phases
