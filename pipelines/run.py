@@ -20,18 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table  # noqa: E402
 
 from pipelines.engines import ENGINES  # noqa: E402
-from pipelines.runner import RunError, RunResult, run_pipeline  # noqa: E402
+from pipelines.runner import RunError, RunResult, run_pipeline, submit_pipeline  # noqa: E402
 from schemas.config import ConfigError, load_config  # noqa: E402
 from schemas.document import Status  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("configs/sample.yaml")
 DEFAULT_OUTPUT = Path("out/sample")
-PHASES = {
-    "curate": "curate (read, stages, dedup keys)",
-    "dedup": "dedup (run-wide clusters)",
-    "write": "write shards + ledger",
-}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, help="parallel worker processes; default from the config")
     parser.add_argument(
         "--limit", type=int, help="read at most N documents in all (spread over the input files)"
+    )
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="batch engines: submit the run's jobs, print their ids and return without waiting",
     )
     return parser
 
@@ -106,6 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or Path("out") / config.name
 
     console = Console()
+    if args.detach:
+        try:
+            submitted = submit_pipeline(
+                config, output, workers=args.workers, limit=args.limit, engine_kind=args.engine
+            )
+        except RunError as exc:
+            err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            return 1
+        for phase, job in submitted.jobs.items():
+            console.print(f"{phase:18s} {job or 'complete, not resubmitted'}", markup=False)
+        console.print(
+            f"submitted; the run writes {submitted.output}/manifest.json when it is done "
+            "(the same command again resumes or waits for nothing that is finished)",
+            markup=False,
+            soft_wrap=True,
+        )
+        return 0
     columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=console, transient=False) as progress:
@@ -113,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
             def report(phase: str, done: int, total: int) -> None:
                 if phase not in bars:
-                    bars[phase] = progress.add_task(PHASES.get(phase, phase), total=total)
+                    bars[phase] = progress.add_task(phase, total=total)
                 progress.update(bars[phase], completed=done, total=total)
 
             result = run_pipeline(

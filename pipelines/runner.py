@@ -9,6 +9,7 @@ same ids, the same dedup decisions and byte-identical data files for any number 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -21,7 +22,7 @@ from typing import Any
 from connectors import dcat, files
 from connectors.files import InputUnit, SourceError
 from pipelines.engines import make_engine
-from pipelines.engines.base import PhaseFailed, PhaseProgress
+from pipelines.engines.base import BatchEngine, Engine, EngineUnavailable, Phase, PhaseFailed, PhaseProgress
 from pipelines.finalize import FAILURE_FILE, RunSummary
 from pipelines.graph import WORK, plan_phases
 from schemas.config import PipelineConfig
@@ -41,10 +42,35 @@ class RunResult:
     seconds: float
 
 
-def prepare_output(out: Path) -> None:
-    """Clear a previous run's outputs; refuse a non-empty folder that holds something else."""
+PLAN_FILE = "plan.json"  # under .work: the fingerprint of the planned run
+
+
+def plan_fingerprint(config: PipelineConfig, units: list[InputUnit], limit: int | None) -> str:
+    """What decides a run's outputs: the config, the input units and the limit (never the engine
+    or the workers, which do not change the outputs)."""
+    config_json = config.model_dump(mode="json")
+    config_json.pop("engine", None)
+    plan = {
+        "config": config_json,
+        "units": [[u.uri, u.start, u.end, u.retrieved_at] for u in units],
+        "limit": limit,
+    }
+    return hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def prepare_output(out: Path, fingerprint: str) -> bool:
+    """Make ``out`` ready for a run; True when an unfinished run of the same plan is resumed there.
+
+    An unfinished run (work folder, no manifest) of the same plan is kept, so that its completed
+    tasks are skipped; any other previous run's outputs are cleared; a non-empty folder that holds
+    no previous run is refused.
+    """
     if out.exists() and not out.is_dir():
         raise RunError(f"output {out} exists and is not a directory")
+    plan = out / WORK / PLAN_FILE
+    unfinished = plan.is_file() and not (out / "manifest.json").exists()
+    if unfinished and json.loads(plan.read_text()).get("fingerprint") == fingerprint:
+        return True
     if out.is_dir() and any(out.iterdir()):
         if not ((out / "manifest.json").exists() or (out / WORK).exists()):
             raise RunError(
@@ -57,6 +83,8 @@ def prepare_output(out: Path) -> None:
             elif path.exists():
                 path.unlink()
     (out / WORK).mkdir(parents=True, exist_ok=True)
+    plan.write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
+    return False
 
 
 # Each connector module plans its kind of source: plan(source, source_index) -> list[InputUnit].
@@ -73,6 +101,14 @@ def plan_units(config: PipelineConfig) -> list[InputUnit]:
     return unique
 
 
+@dataclass
+class SubmittedRun:
+    """A run handed to a batch system (``--detach``): its output folder and the job of each phase."""
+
+    output: Path
+    jobs: dict[str, str | None]  # phase -> job id; None where every task had already completed
+
+
 def run_pipeline(
     config: PipelineConfig,
     output: Path,
@@ -81,26 +117,9 @@ def run_pipeline(
     engine_kind: str | None = None,
     progress: PhaseProgress | None = None,
 ) -> RunResult:
+    """Run ``config`` into ``output`` and wait for it; a relaunch resumes an unfinished run."""
     started = time.monotonic()
-    started_unix = time.time()
-    output = output.resolve()
-    try:
-        units = plan_units(config)
-    except SourceError as exc:
-        raise RunError(str(exc)) from None
-    prepare_output(output)
-    engine_kind = engine_kind or config.engine.kind
-    workers = workers or config.engine.workers
-    engine = make_engine(engine_kind, workers)
-    run_info = {
-        "engine": engine_kind,
-        "workers": workers,
-        "tasks": len(units),
-        "limit": limit,
-        "started_at": datetime.fromtimestamp(started_unix, UTC).replace(microsecond=0).isoformat(),
-        "inputs": list(dict.fromkeys(unit.uri for unit in units)),  # a split file once
-    }
-    phases = plan_phases(config, units, output, limit, run_info, started_unix)
+    engine, phases, output = _planned(config, output, workers, limit, engine_kind)
     try:
         engine.run(phases, output / "logs", progress)
     except PhaseFailed as exc:
@@ -109,3 +128,49 @@ def run_pipeline(
     manifest = json.loads((output / "manifest.json").read_text())
     summary = RunSummary.from_json(manifest["counts"])
     return RunResult(output=output, summary=summary, seconds=time.monotonic() - started)
+
+
+def submit_pipeline(
+    config: PipelineConfig,
+    output: Path,
+    workers: int | None = None,
+    limit: int | None = None,
+    engine_kind: str | None = None,
+) -> SubmittedRun:
+    """Hand the run's phases to a batch engine and return without waiting (``--detach``)."""
+    engine, phases, output = _planned(config, output, workers, limit, engine_kind)
+    if not isinstance(engine, BatchEngine):
+        raise RunError(f"the {engine.name} engine runs in this process and cannot detach; use --engine slurm")
+    try:
+        jobs = engine.submit(phases, output / "logs")
+    except PhaseFailed as exc:
+        raise RunError(str(exc)) from exc
+    return SubmittedRun(output=output, jobs=jobs)
+
+
+def _planned(
+    config: PipelineConfig, output: Path, workers: int | None, limit: int | None, engine_kind: str | None
+) -> tuple[Engine, list[Phase], Path]:
+    started_unix = time.time()
+    output = output.resolve()
+    try:
+        units = plan_units(config)
+    except SourceError as exc:
+        raise RunError(str(exc)) from None
+    resumed = prepare_output(output, plan_fingerprint(config, units, limit))
+    engine_kind = engine_kind or config.engine.kind
+    workers = workers or config.engine.workers
+    try:
+        engine = make_engine(engine_kind, workers, config.engine)
+    except EngineUnavailable as exc:
+        raise RunError(str(exc)) from None
+    run_info = {
+        "engine": engine_kind,
+        "workers": workers,
+        "tasks": len(units),
+        "limit": limit,
+        "resumed": resumed,
+        "started_at": datetime.fromtimestamp(started_unix, UTC).replace(microsecond=0).isoformat(),
+        "inputs": list(dict.fromkeys(unit.uri for unit in units)),  # a split file once
+    }
+    return engine, plan_phases(config, units, output, limit, run_info, started_unix), output

@@ -190,9 +190,45 @@ class Outputs(_Strict):
     webdataset: ShardOutput | None = None
 
 
+# Values that end up in an sbatch script: no whitespace, quotes or shell metacharacters.
+SlurmName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.,:+-]+$", max_length=128)]
+SlurmTime = Annotated[str, Field(pattern=r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$|^\d+-\d{1,2}$")]
+SlurmMemory = Annotated[str, Field(pattern=r"^\d+[KMGT]?$")]
+# An extra sbatch option, e.g. ``--constraint=gpu`` or ``--exclusive``: a long option, a plain value.
+SbatchOption = Annotated[str, Field(pattern=r"^--[a-z][a-z0-9-]*(=[A-Za-z0-9_.,:+=/@%-]+)?$", max_length=256)]
+_SBATCH_OWN = ("array", "dependency", "output", "error", "job-name", "wrap")
+
+
+class SlurmSettings(_Strict):
+    """How the Slurm engine submits each phase (``sbatch`` job arrays)."""
+
+    partition: SlurmName | None = None  # the cluster's default partition when left out
+    account: SlurmName | None = None
+    qos: SlurmName | None = None
+    time: SlurmTime = "04:00:00"  # per array task
+    cpus_per_task: Annotated[int, Field(ge=1, le=1024)] = 1
+    mem_per_cpu: SlurmMemory | None = None  # e.g. 4G; the cluster's default when left out
+    max_array_size: Annotated[int, Field(ge=1, le=4_000_000)] = 1001  # the cluster's MaxArraySize
+    sbatch: list[SbatchOption] = []  # extra options, one per entry
+    # Shell lines run before each task (module loads, venv activation); default: activate the
+    # virtual environment of the submitting Python. One command per entry, no line breaks.
+    setup: list[Annotated[str, Field(pattern=r"^[^\n\r\x00]+$", max_length=1024)]] | None = None
+    poll_s: Annotated[float, Field(gt=0, le=600)] = 5.0  # how often a waiting CLI checks the jobs
+
+    @field_validator("sbatch")
+    @classmethod
+    def _not_ours(cls, options: list[str]) -> list[str]:
+        for option in options:
+            name = option[2:].split("=", 1)[0]
+            if name in _SBATCH_OWN:
+                raise ValueError(f"{option!r}: the engine sets --{name} itself")
+        return options
+
+
 class EngineConfig(_Strict):
-    kind: Literal["local"] = "local"
-    workers: Annotated[int, Field(ge=1, le=4096)] = 2
+    kind: Literal["local", "slurm"] = "local"
+    workers: Annotated[int, Field(ge=1, le=4096)] = 2  # local: processes; slurm: array tasks at once
+    slurm: SlurmSettings = SlurmSettings()
 
 
 class PipelineConfig(_Strict):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from datatrove.pipeline.base import PipelineStep
 
@@ -36,13 +36,29 @@ class PhaseFailed(RuntimeError):
         self.phase = phase
 
 
+class EngineUnavailable(RuntimeError):
+    """The engine cannot run here (e.g. no batch system); the message says what is missing."""
+
+
 class Engine(Protocol):
     """Runs the phases of a run, in dependency order, as tasks."""
 
     name: str
 
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
-        """Run every phase (task logs under ``logs/<phase>``); raise :class:`PhaseFailed` on a failed task."""
+        """Run every phase (task logs under ``logs/<phase>``); raise :class:`PhaseFailed` on a failed task.
+
+        Tasks that completed in an earlier, unfinished run into the same ``logs`` are not run again.
+        """
+        ...
+
+
+@runtime_checkable
+class BatchEngine(Engine, Protocol):
+    """An engine that hands the phases to a batch system, which runs them without the driver."""
+
+    def submit(self, phases: Sequence[Phase], logs: Path) -> dict[str, str | None]:
+        """Submit every phase with its dependencies; return each phase's job id (None: nothing to run)."""
         ...
 
 

@@ -20,6 +20,7 @@ from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order
+from schemas.config import EngineConfig
 
 ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
 
@@ -65,7 +66,7 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, settings: EngineConfig | None = None):
         self.workers = workers
 
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
@@ -92,7 +93,7 @@ class LocalEngine:
             tasks=tasks,
             workers=min(self.workers, tasks),
             logging_dir=str(logging_dir),
-            skip_completed=False,
+            skip_completed=True,  # a relaunch resumes: tasks completed before are not run again
             start_method=_QuietExecutor.start_method_default,
         )
         done = threading.Event()
