@@ -1,0 +1,153 @@
+"""The Slurm engine against a real single-node Slurm (``scripts/local-slurm.sh start``).
+
+CI sets ``JAIF_REQUIRE_SLURM=1`` after starting Slurm, so there a missing Slurm fails instead of
+skipping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.engines.base import Phase, PhaseFailed
+from pipelines.engines.slurm import SlurmEngine
+from pipelines.runner import RunError, run_pipeline, submit_pipeline
+from schemas.config import EngineConfig, load_config, parse_config
+from tests.slurm_steps import FailingStep
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "scripts" / "local-slurm.sh"
+
+
+@pytest.fixture(scope="module")
+def slurm() -> None:
+    started = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900, check=False)
+    if started.returncode != 0:
+        message = f"no local Slurm: {started.stderr.strip()[-500:]}"
+        if os.environ.get("JAIF_REQUIRE_SLURM"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def sample_config(tmp_path: Path, **slurm: object):
+    """configs/sample.yaml with the sample's absolute path and the given Slurm settings."""
+    data = load_config(REPO / "configs" / "sample.yaml").model_dump(mode="json", exclude_unset=True)
+    for source in data["sources"]:
+        source["url"] = str(REPO / source["url"])
+    data["engine"] = {"kind": "slurm", "workers": 2, "slurm": {"poll_s": 0.5, **slurm}}
+    return parse_config(data)
+
+
+def digests(out: Path) -> dict[str, str]:
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for kind in ("data", "webdataset", "ledger")
+        for p in sorted((out / kind).rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def local_sample(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "out"
+    config = sample_config(out.parent)
+    run_pipeline(config, out, engine_kind="local")
+    return out
+
+
+def test_sample_on_slurm_writes_the_local_bytes(slurm, local_sample: Path, tmp_path: Path) -> None:
+    config = sample_config(tmp_path, max_array_size=2, sbatch=["--comment=jaif-test"])
+    result = run_pipeline(config, tmp_path / "out")
+    out = result.output
+    assert digests(out) == digests(local_sample)
+    assert result.summary.inputs == 327
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["run"]["engine"] == "slurm"
+    script = (out / "logs" / "curate" / "launch_script.slurm").read_text()
+    assert "#SBATCH --comment=jaif-test" in script and "#SBATCH --array=0-1%2" in script
+    # 3 input units with arrays of at most 2 tasks: curate ran as two arrays (the second one's
+    # surplus array task has no rank to run), every task completed
+    logs = sorted(p.name for p in (out / "logs" / "curate" / "slurm").glob("*.out"))
+    assert len({name.split("_")[0] for name in logs}) == 2
+    assert len(list((out / "logs" / "curate" / "completions").iterdir())) == 3
+    assert not (out / ".work").exists()
+
+
+def test_relaunch_submits_only_unfinished_tasks(slurm, local_sample: Path, tmp_path: Path) -> None:
+    config = sample_config(tmp_path)
+    out = tmp_path / "out"
+    submitted = submit_pipeline(config, out)
+    assert set(submitted.jobs) >= {"curate", "write", "finalize"} and all(submitted.jobs.values())
+    deadline = time.monotonic() + 300
+    while len(list((out / "logs" / "curate" / "completions").glob("*"))) < 3:
+        assert time.monotonic() < deadline, "the curate phase did not finish"
+        time.sleep(0.5)
+    SlurmEngine.cancel(submitted.jobs)  # the run dies after curate
+    assert not (out / "manifest.json").exists()
+
+    again = submit_pipeline(config, out)
+    assert again.jobs["curate"] is None  # every curate task had completed: nothing submitted
+    assert again.jobs["write"] is not None
+    SlurmEngine.cancel(again.jobs)
+    result = run_pipeline(config, out)  # the same command, waiting this time
+    assert json.loads((out / "manifest.json").read_text())["run"]["resumed"] is True
+    assert digests(result.output) == digests(local_sample)
+    assert len(list((out / "logs" / "curate" / "slurm").glob("*.out"))) == 3  # curate ran once
+
+
+def test_failed_task_fails_the_run_and_cancels_what_depends_on_it(slurm, tmp_path: Path) -> None:
+    settings = EngineConfig(
+        kind="slurm", slurm={"poll_s": 0.5, "setup": [f"source {REPO}/.venv/bin/activate", f"cd {REPO}"]}
+    )
+    engine = SlurmEngine(workers=2, settings=settings)
+    phases = [
+        Phase("first", "first", [FailingStep()], tasks=2),
+        Phase("second", "second", [FailingStep()], tasks=1, depends=("first",)),
+    ]
+    os.environ["PYTHONPATH"] = str(REPO)  # the job imports this test module (sbatch exports the environment)
+    try:
+        with pytest.raises(PhaseFailed, match=r"first phase failed: 1 of 2 tasks did not complete") as failed:
+            engine.run(phases, tmp_path / "logs")
+    finally:
+        os.environ.pop("PYTHONPATH")
+    assert failed.value.phase == "first"
+    queue = subprocess.run(["squeue", "--noheader", "--name=jaif-second"], capture_output=True, text=True)
+    assert queue.stdout.strip() == ""  # the dependent job was cancelled, not left pending forever
+    assert "task 1 breaks" in "".join(p.read_text() for p in (tmp_path / "logs" / "first").rglob("*.out"))
+
+
+def test_detach_needs_a_batch_engine(tmp_path: Path) -> None:
+    config = sample_config(tmp_path)
+    with pytest.raises(RunError, match="cannot detach"):
+        submit_pipeline(config, tmp_path / "out", engine_kind="local")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"partition": "batch\n#SBATCH --uid=0"}, "engine.slurm.partition"),
+        ({"account": "a;touch /tmp/x"}, "engine.slurm.account"),
+        ({"sbatch": ["--comment=$(id)"]}, "engine.slurm.sbatch[0]"),
+        ({"sbatch": ["--dependency=afterok:1"]}, "sets --dependency itself"),
+        ({"setup": ["module load Python\nrm -rf /"]}, "engine.slurm.setup[0]"),
+        ({"time": "1 hour"}, "engine.slurm.time"),
+        ({"mem_per_cpu": "4 GB"}, "engine.slurm.mem_per_cpu"),
+    ],
+)
+def test_sbatch_settings_cannot_carry_shell_syntax(settings: dict, message: str) -> None:
+    from schemas.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_config(
+            {
+                "name": "x",
+                "sources": [{"kind": "files", "url": "a"}],
+                "engine": {"kind": "slurm", "slurm": settings},
+            }
+        )
