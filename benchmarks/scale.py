@@ -1,0 +1,150 @@
+"""Memory and speed of a run as the corpus grows: every process stays flat in corpus size.
+
+    .venv/bin/python benchmarks/scale.py [--docs 100000 300000 1000000] [--workers 2] [--docs-per-file 10000]
+
+For each size it builds a corpus of ~2.5 KB documents (``throughput.build_corpus``: real lines of
+``../shared/data/lang``, de/hu/nl/en) in files of ``--docs-per-file`` documents, plus, in extra
+files, an exact copy of every 20th document and a near copy (its last line dropped) of every 20th
+document after that, so dedup has cross-file clusters to find (~10 % duplicates). It then runs the
+pipeline (normalize, language, quality, pii, exact + near dedup, Parquet) with the local engine
+and samples ``/proc`` every 0.2 s: the driver's RSS, and for each phase the largest RSS and the
+largest private memory (USS: pages no other process shares, i.e. not the language model that the
+fork server loaded once for all workers) among the processes running the phase's tasks. Memory
+that grew with the corpus would show as a column growing with the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("LOGURU_LEVEL", "WARNING")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from speed_vs_datatrove import LANGUAGES, _descendants  # noqa: E402
+from throughput import LANG_DIR, build_corpus  # noqa: E402
+
+from pipelines.runner import run_pipeline  # noqa: E402
+from schemas.config import parse_config  # noqa: E402
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, USS) of ``pid`` in MB; zeros when it has gone."""
+    try:
+        rows = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+        fields = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in rows)}
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return fields["Rss"] / 1024, (fields["Private_Clean"] + fields["Private_Dirty"]) / 1024
+
+
+class PhaseMemory(threading.Thread):
+    """Peak memory per phase (the phase the engine last reported progress for) and of the driver."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.phase = "plan"
+        self.peaks: dict[str, dict[str, float]] = {}
+        self.driver = 0.0
+        self._halt = threading.Event()
+
+    def report(self, phase: str, done: int, total: int) -> None:
+        self.phase = phase
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self._halt.wait(self.interval):
+            self.driver = max(self.driver, memory_mb(me)[0])
+            peak = self.peaks.setdefault(self.phase, {"rss": 0.0, "uss": 0.0})
+            for pid in _descendants(me):
+                rss, uss = memory_mb(pid)
+                peak["rss"], peak["uss"] = max(peak["rss"], rss), max(peak["uss"], uss)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+def add_duplicates(folder: Path) -> int:
+    """Exact and near copies of every 20th document, in their own files; returns how many."""
+    added = 0
+    for path in sorted(folder.glob("corpus-*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as source:
+            rows = [json.loads(line) for line in source]
+        copies = [{"text": r["text"]} for r in rows[::20]]
+        copies += [{"text": r["text"].rsplit("\n", 1)[0]} for r in rows[10::20] if "\n" in r["text"]]
+        with gzip.open(folder / path.name.replace("corpus-", "copies-"), "wt", encoding="utf-8") as out:
+            out.writelines(json.dumps(c, ensure_ascii=False) + "\n" for c in copies)
+        added += len(copies)
+    return added
+
+
+def run_size(docs: int, workers: int, per_file: int, tmp: Path) -> dict[str, object]:
+    corpus = tmp / f"corpus-{docs}"
+    corpus.mkdir()
+    build_corpus(corpus, docs, n_files=max(1, docs // per_file))
+    total = docs + add_duplicates(corpus)
+    config = parse_config(
+        {
+            "name": "scale",
+            "sources": [{"kind": "files", "url": str(corpus / "*.jsonl.gz")}],
+            "stages": [
+                {"kind": "normalize"},
+                {"kind": "language", "languages": LANGUAGES},
+                {"kind": "quality"},
+                {"kind": "pii"},
+                {"kind": "exact_dedup"},
+                {"kind": "near_dedup"},
+            ],
+        }
+    )
+    sampler = PhaseMemory()
+    sampler.start()
+    start = time.perf_counter()
+    result = run_pipeline(config, tmp / f"out-{docs}", workers=workers, progress=sampler.report)
+    seconds = time.perf_counter() - start
+    sampler.stop()
+    return {
+        "docs": total,
+        "seconds": seconds,
+        "duplicates": result.summary.by_status.get("duplicate", 0),
+        "driver": sampler.driver,
+        "phases": sampler.peaks,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--docs-per-file", type=int, default=10_000)
+    args = parser.parse_args()
+    if not LANG_DIR.is_dir():
+        raise SystemExit(f"needs the real data in {LANG_DIR}")
+    results = []
+    for docs in args.docs:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(run_size(docs, args.workers, args.docs_per_file, Path(tmp)))
+        r = results[-1]
+        print(
+            f"{r['docs']:>9,d} docs  {r['seconds']:7.1f} s  {r['docs'] / r['seconds']:6.0f} docs/s  "
+            f"duplicates {r['duplicates']:,d}  driver {r['driver']:5.0f} MB",
+            flush=True,
+        )
+        for phase, peak in r["phases"].items():
+            print(
+                f"    {phase:18s} max RSS {peak['rss']:6.0f} MB   max USS {peak['uss']:6.0f} MB", flush=True
+            )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
