@@ -84,20 +84,32 @@ class RunSummary:
         }
 
 
-def _rename_parts(parts_dir: Path, out: Path) -> dict[str, str]:
-    """Move ``<parts>/<kind>/<lang>/<rank>-<k>.<ext>`` to their final names; return part -> final path."""
-    mapping: dict[str, str] = {}
-    for kind, (stem, width, ext) in FINAL_NAMES.items():
-        kind_dir = parts_dir / kind
-        if not kind_dir.is_dir():
-            continue
-        for lang_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
-            target = out / kind / lang_dir.name
-            target.mkdir(parents=True, exist_ok=True)
-            for n, part in enumerate(sorted(lang_dir.glob(f"*.{ext}"))):
-                final = target / f"{stem}-{n:0{width}d}.{ext}"
-                os.replace(part, final)
-                mapping[part.relative_to(parts_dir).as_posix()] = final.relative_to(out).as_posix()
+def _rename_parts(parts_dir: Path, out: Path, plan_file: Path) -> dict[str, str]:
+    """Move ``<parts>/<kind>/<lang>/<rank>-<k>.<ext>`` to their final names; return part -> final path.
+
+    The names are decided once and kept in ``plan_file`` before anything moves, so a finalize task
+    that is run again after dying half-way moves the rest under the same names.
+    """
+    if plan_file.exists():
+        mapping = json.loads(plan_file.read_text())
+    else:
+        mapping = {}
+        for kind, (stem, width, ext) in FINAL_NAMES.items():
+            kind_dir = parts_dir / kind
+            if not kind_dir.is_dir():
+                continue
+            for lang_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
+                for n, part in enumerate(sorted(lang_dir.glob(f"*.{ext}"))):
+                    final = f"{kind}/{lang_dir.name}/{stem}-{n:0{width}d}.{ext}"
+                    mapping[part.relative_to(parts_dir).as_posix()] = final
+        plan_file.write_text(json.dumps(mapping))
+    for part, final in mapping.items():
+        source, target = parts_dir / part, out / final
+        if source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+        elif not target.exists():
+            raise ConservationError(f"shard {part} is neither in the work folder nor at {final}")
     return mapping
 
 
@@ -160,7 +172,7 @@ def finalize_run(
 ) -> RunSummary:
     """Name the shards, write the ledger and manifest, and check that every document is accounted for."""
     summary = RunSummary(inputs=inputs)
-    shard_names = _rename_parts(work / "parts", out)
+    shard_names = _rename_parts(work / "parts", out, work / "shard_names.json")
     _finalize_ledger(work / "ledger", out, shard_names, summary)
 
     accounted = sum(summary.by_status.values())

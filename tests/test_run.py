@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -213,6 +216,32 @@ def test_rerun_into_same_output_replaces_it(tmp_path):
     assert ledger(tmp_path / "out").num_rows == 3
     run_pipeline(config, tmp_path / "out", workers=1)
     assert data_digests(tmp_path / "out") == first
+
+
+def test_killed_run_is_resumed_by_the_same_command(sample_runs, tmp_path):
+    """SIGKILL after the curate phase; the same command skips the completed tasks and ends with the
+    bytes of an uninterrupted run."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "pipelines.run", "--output", str(out), "--workers", "2"]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    completions = out / "logs" / "curate" / "completions"
+    deadline = time.monotonic() + 300
+    while not (completions.is_dir() and len(list(completions.iterdir())) == 3):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "manifest.json").exists()
+    marks = {p.name: p.stat().st_mtime_ns for p in completions.iterdir()}
+
+    result = cli("--output", str(out), "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "manifest.json").read_text())["run"]["resumed"] is True
+    assert {p.name: p.stat().st_mtime_ns for p in completions.iterdir()} == marks  # not run again
+    assert data_digests(out) == data_digests(sample_runs[1])
+    assert ledger(out).sort_by("id").equals(ledger(sample_runs[1]).sort_by("id"))
 
 
 def test_foreign_output_directory_is_refused(tmp_path):
