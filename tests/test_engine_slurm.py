@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import subprocess
 import time
 from pathlib import Path
@@ -77,6 +78,54 @@ def test_sample_on_slurm_writes_the_local_bytes(slurm, local_sample: Path, tmp_p
     assert len({name.split("_")[0] for name in logs}) == 2
     assert len(list((out / "logs" / "curate" / "completions").iterdir())) == 3
     assert not (out / ".work").exists()
+
+
+def duplicate_corpus(folder: Path, files: int = 6, per_file: int = 150) -> Path:
+    """Random-vocabulary documents in JSONL files, with exact (case, spacing) and near (a few words
+    changed) copies of earlier documents planted in other files."""
+    rng = random.Random(5)
+    vocabulary = [f"w{i}" for i in range(2000)]
+    originals: list[list[str]] = []
+    folder.mkdir(parents=True)
+    for f in range(files):
+        rows = []
+        for _ in range(per_file):
+            if originals and rng.random() < 0.15:
+                words = list(rng.choice(originals))
+                if rng.random() < 0.5:
+                    text = "  ".join(words).upper()
+                else:
+                    for _ in range(rng.randint(1, 3)):
+                        words[rng.randrange(len(words))] = rng.choice(vocabulary)
+                    text = " ".join(words)
+            else:
+                words = [rng.choice(vocabulary) for _ in range(rng.randint(40, 120))]
+                originals.append(words)
+                text = " ".join(words)
+            rows.append(json.dumps({"text": text}))
+        (folder / f"part-{f}.jsonl").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_generated_corpus_is_the_same_on_every_engine_and_worker_count(slurm, tmp_path: Path) -> None:
+    corpus = duplicate_corpus(tmp_path / "corpus")
+    data = {
+        "name": "engines",
+        "sources": [{"kind": "files", "url": str(corpus / "*.jsonl")}],
+        "stages": [{"kind": "normalize"}, {"kind": "exact_dedup"}, {"kind": "near_dedup"}],
+        "outputs": {"parquet": {"shard_max_mb": 1}, "webdataset": {"shard_max_mb": 1}},
+        "engine": {"kind": "slurm", "slurm": {"poll_s": 0.5}},
+    }
+    config = parse_config(data)
+    runs = {
+        "local-1": run_pipeline(config, tmp_path / "local-1", workers=1, engine_kind="local"),
+        "local-3": run_pipeline(config, tmp_path / "local-3", workers=3, engine_kind="local"),
+        "slurm-2": run_pipeline(config, tmp_path / "slurm-2", workers=2),
+    }
+    reference = digests(runs["local-1"].output)
+    assert runs["local-1"].summary.by_status["duplicate"] > 80
+    for name, result in runs.items():
+        assert digests(result.output) == reference, name
 
 
 def test_relaunch_submits_only_unfinished_tasks(slurm, local_sample: Path, tmp_path: Path) -> None:
