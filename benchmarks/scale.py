@@ -9,7 +9,8 @@ document after that, so dedup has cross-file clusters to find (~10 % duplicates)
 pipeline (normalize, language, quality, pii, exact + near dedup, Parquet) with the local engine
 and samples ``/proc`` every 0.2 s: the driver's RSS, and for each phase the largest RSS and the
 largest private memory (USS: pages no other process shares, i.e. not the language model that the
-fork server loaded once for all workers) among the processes running the phase's tasks. Memory
+fork server loaded once for all workers) among the processes running the phase's tasks, and the
+fork server's own RSS (the models, loaded once). Memory
 that grew with the corpus would show as a column growing with the rows.
 """
 
@@ -19,6 +20,7 @@ import argparse
 import gzip
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +35,17 @@ from throughput import LANG_DIR, build_corpus  # noqa: E402
 
 from pipelines.runner import run_pipeline  # noqa: E402
 from schemas.config import parse_config  # noqa: E402
+
+
+def is_fork_server(pid: int, driver: int) -> bool:
+    """The fork server is the driver's child running multiprocess's forkserver (its workers, forked
+    from it, carry the same command line but have it as their parent)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return False
+    return b"forkserver" in command and parent == driver
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -54,6 +67,7 @@ class PhaseMemory(threading.Thread):
         self.phase = "plan"
         self.peaks: dict[str, dict[str, float]] = {}
         self.driver = 0.0
+        self.fork_server = 0.0
         self._halt = threading.Event()
 
     def report(self, phase: str, done: int, total: int) -> None:
@@ -66,6 +80,9 @@ class PhaseMemory(threading.Thread):
             peak = self.peaks.setdefault(self.phase, {"rss": 0.0, "uss": 0.0})
             for pid in _descendants(me):
                 rss, uss = memory_mb(pid)
+                if is_fork_server(pid, me):  # holds the preloaded models; its children share them
+                    self.fork_server = max(self.fork_server, rss)
+                    continue
                 peak["rss"], peak["uss"] = max(peak["rss"], rss), max(peak["uss"], uss)
 
     def stop(self) -> None:
@@ -90,8 +107,10 @@ def add_duplicates(folder: Path) -> int:
 def run_size(docs: int, workers: int, per_file: int, tmp: Path) -> dict[str, object]:
     corpus = tmp / f"corpus-{docs}"
     corpus.mkdir()
-    build_corpus(corpus, docs, n_files=max(1, docs // per_file))
-    total = docs + add_duplicates(corpus)
+    # built by a child process, so that the driver's memory is the run's alone
+    build = [sys.executable, __file__, "--build", str(corpus), "--docs", str(docs)]
+    build += ["--docs-per-file", str(per_file)]
+    total = int(subprocess.run(build, check=True, capture_output=True, text=True).stdout.split()[-1])
     config = parse_config(
         {
             "name": "scale",
@@ -117,6 +136,7 @@ def run_size(docs: int, workers: int, per_file: int, tmp: Path) -> dict[str, obj
         "seconds": seconds,
         "duplicates": result.summary.by_status.get("duplicate", 0),
         "driver": sampler.driver,
+        "fork_server": sampler.fork_server,
         "phases": sampler.peaks,
     }
 
@@ -126,7 +146,12 @@ def main() -> None:
     parser.add_argument("--docs", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--docs-per-file", type=int, default=10_000)
+    parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build:
+        build_corpus(args.build, args.docs[0], n_files=max(1, args.docs[0] // args.docs_per_file))
+        print(args.docs[0] + add_duplicates(args.build))
+        return
     if not LANG_DIR.is_dir():
         raise SystemExit(f"needs the real data in {LANG_DIR}")
     results = []
@@ -136,7 +161,8 @@ def main() -> None:
         r = results[-1]
         print(
             f"{r['docs']:>9,d} docs  {r['seconds']:7.1f} s  {r['docs'] / r['seconds']:6.0f} docs/s  "
-            f"duplicates {r['duplicates']:,d}  driver {r['driver']:5.0f} MB",
+            f"duplicates {r['duplicates']:,d}  driver {r['driver']:5.0f} MB  "
+            f"fork server {r['fork_server']:5.0f} MB",
             flush=True,
         )
         for phase, peak in r["phases"].items():
