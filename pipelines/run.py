@@ -21,7 +21,7 @@ from rich.table import Table  # noqa: E402
 
 from pipelines.engines import ENGINES  # noqa: E402
 from pipelines.runner import RunError, RunResult, run_pipeline, submit_pipeline  # noqa: E402
-from schemas.config import ConfigError, load_config  # noqa: E402
+from schemas.config import ConfigError, PipelineConfig, load_config, parse_config  # noqa: E402
 from schemas.document import Status  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,11 +39,33 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=int, help="read at most N documents in all (spread over the input files)"
     )
     parser.add_argument(
+        "--beam-runner", help="beam engine: the runner (FlinkRunner, SparkRunner, DataflowRunner, ...)"
+    )
+    parser.add_argument(
+        "--beam-option",
+        action="append",
+        default=[],
+        metavar="--NAME=VALUE",
+        help="beam engine: a pipeline option passed through to the runner (repeatable)",
+    )
+    parser.add_argument(
         "--detach",
         action="store_true",
         help="batch engines: submit the run's jobs, print their ids and return without waiting",
     )
     return parser
+
+
+def with_beam_overrides(config: PipelineConfig, runner: str | None, options: list[str]) -> PipelineConfig:
+    """The config with ``--beam-runner`` / ``--beam-option`` applied to ``engine.beam`` (validated)."""
+    if runner is None and not options:
+        return config
+    data = config.model_dump(mode="json", exclude_unset=True)
+    beam = data.setdefault("engine", {}).setdefault("beam", {})
+    if runner is not None:
+        beam["runner"] = runner
+    beam["options"] = [*beam.get("options", []), *options]
+    return parse_config(data, origin="--beam-runner/--beam-option")
 
 
 def _default_config() -> Path:
@@ -99,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config_path = args.config or _default_config()
     try:
-        config = load_config(config_path)
+        config = with_beam_overrides(load_config(config_path), args.beam_runner, args.beam_option)
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 2

@@ -13,8 +13,8 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,15 @@ from typing import Any
 from connectors import dcat, files
 from connectors.files import InputUnit, SourceError
 from pipelines.engines import make_engine
-from pipelines.engines.base import BatchEngine, Engine, EngineUnavailable, Phase, PhaseFailed, PhaseProgress
+from pipelines.engines.base import (
+    BatchEngine,
+    Engine,
+    EngineUnavailable,
+    Phase,
+    PhaseFailed,
+    PhaseProgress,
+    completed_tasks,
+)
 from pipelines.finalize import FAILURE_FILE, RunSummary
 from pipelines.graph import WORK, plan_phases
 from schemas.config import PipelineConfig
@@ -83,7 +91,7 @@ def prepare_output(out: Path, fingerprint: str) -> bool:
             elif path.exists():
                 path.unlink()
     (out / WORK).mkdir(parents=True, exist_ok=True)
-    plan.write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
+    plan.write_text(json.dumps({"fingerprint": fingerprint, "started_unix": time.time()}) + "\n")
     return False
 
 
@@ -109,6 +117,19 @@ class SubmittedRun:
     jobs: dict[str, str | None]  # phase -> job id; None where every task had already completed
 
 
+@dataclass
+class PlannedRun:
+    """A run ready for an engine: its phases, and the engine that runs them."""
+
+    output: Path
+    phases: list[Phase]
+    engine: Engine
+    resumed: bool
+
+    def phase_names(self) -> list[str]:
+        return [phase.name for phase in self.phases]
+
+
 def run_pipeline(
     config: PipelineConfig,
     output: Path,
@@ -119,15 +140,9 @@ def run_pipeline(
 ) -> RunResult:
     """Run ``config`` into ``output`` and wait for it; a relaunch resumes an unfinished run."""
     started = time.monotonic()
-    engine, phases, output = _planned(config, output, workers, limit, engine_kind)
-    try:
-        engine.run(phases, output / "logs", progress)
-    except PhaseFailed as exc:
-        failure = output / WORK / FAILURE_FILE
-        raise RunError(failure.read_text().strip() if failure.exists() else str(exc)) from exc
-    manifest = json.loads((output / "manifest.json").read_text())
-    summary = RunSummary.from_json(manifest["counts"])
-    return RunResult(output=output, summary=summary, seconds=time.monotonic() - started)
+    run = plan_run(config, output, workers, limit, engine_kind)
+    run_phases(run, run.phase_names(), progress)
+    return RunResult(output=run.output, summary=read_summary(run.output), seconds=time.monotonic() - started)
 
 
 def submit_pipeline(
@@ -138,26 +153,46 @@ def submit_pipeline(
     engine_kind: str | None = None,
 ) -> SubmittedRun:
     """Hand the run's phases to a batch engine and return without waiting (``--detach``)."""
-    engine, phases, output = _planned(config, output, workers, limit, engine_kind)
-    if not isinstance(engine, BatchEngine):
-        raise RunError(f"the {engine.name} engine runs in this process and cannot detach; use --engine slurm")
+    run = plan_run(config, output, workers, limit, engine_kind)
+    if not isinstance(run.engine, BatchEngine):
+        raise RunError(
+            f"the {run.engine.name} engine runs in this process and cannot detach; use --engine slurm"
+        )
     try:
-        jobs = engine.submit(phases, output / "logs")
+        jobs = run.engine.submit(run.phases, run.output / "logs")
     except PhaseFailed as exc:
         raise RunError(str(exc)) from exc
-    return SubmittedRun(output=output, jobs=jobs)
+    return SubmittedRun(output=run.output, jobs=jobs)
 
 
-def _planned(
-    config: PipelineConfig, output: Path, workers: int | None, limit: int | None, engine_kind: str | None
-) -> tuple[Engine, list[Phase], Path]:
-    started_unix = time.time()
+def plan_run(
+    config: PipelineConfig,
+    output: Path,
+    workers: int | None = None,
+    limit: int | None = None,
+    engine_kind: str | None = None,
+    fresh: bool = True,
+) -> PlannedRun:
+    """Plan the input units and the phases, and make the output folder ready.
+
+    ``fresh=False`` (a scheduler's later task of the same run) only continues the run planned in
+    ``output`` and fails when the inputs or the config changed since; ``fresh=True`` resumes an
+    unfinished run of the same plan or starts a new one.
+    """
     output = output.resolve()
     try:
         units = plan_units(config)
     except SourceError as exc:
         raise RunError(str(exc)) from None
-    resumed = prepare_output(output, plan_fingerprint(config, units, limit))
+    fingerprint = plan_fingerprint(config, units, limit)
+    if fresh:
+        resumed = prepare_output(output, fingerprint)
+    else:
+        plan = _read_plan(output)
+        if plan is None or plan.get("fingerprint") != fingerprint:
+            raise RunError(f"{output} holds no planned run of this config and input (plan it first)")
+        resumed = True
+    started_unix = _read_plan(output)["started_unix"]
     engine_kind = engine_kind or config.engine.kind
     workers = workers or config.engine.workers
     try:
@@ -173,4 +208,39 @@ def _planned(
         "started_at": datetime.fromtimestamp(started_unix, UTC).replace(microsecond=0).isoformat(),
         "inputs": list(dict.fromkeys(unit.uri for unit in units)),  # a split file once
     }
-    return engine, plan_phases(config, units, output, limit, run_info, started_unix), output
+    phases = plan_phases(config, units, output, limit, run_info, started_unix)
+    return PlannedRun(output=output, phases=phases, engine=engine, resumed=resumed)
+
+
+def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | None = None) -> None:
+    """Run the named phases of ``run`` (all of them, or a scheduler task's share) and wait.
+
+    The phases they depend on that are not named must have completed already.
+    """
+    chosen = [phase for phase in run.phases if phase.name in names]
+    unknown = set(names) - {phase.name for phase in chosen}
+    if unknown:
+        raise RunError(f"no phase {sorted(unknown)} in this run (phases: {run.phase_names()})")
+    logs = run.output / "logs"
+    by_name = {phase.name: phase for phase in run.phases}
+    for phase in chosen:
+        for name in phase.depends:
+            if name not in names and completed_tasks(logs / name) < by_name[name].tasks:
+                raise RunError(f"phase {phase.name} needs phase {name}, which has not completed")
+    runnable = [replace(phase, depends=tuple(d for d in phase.depends if d in names)) for phase in chosen]
+    try:
+        run.engine.run(runnable, logs, progress)
+    except PhaseFailed as exc:
+        failure = run.output / WORK / FAILURE_FILE
+        raise RunError(failure.read_text().strip() if failure.exists() else str(exc)) from exc
+
+
+def read_summary(output: Path) -> RunSummary:
+    """The finished run's summary, from its manifest."""
+    manifest = json.loads((output / "manifest.json").read_text())
+    return RunSummary.from_json(manifest["counts"])
+
+
+def _read_plan(output: Path) -> dict[str, Any] | None:
+    plan = output / WORK / PLAN_FILE
+    return json.loads(plan.read_text()) if plan.is_file() else None

@@ -225,10 +225,36 @@ class SlurmSettings(_Strict):
         return options
 
 
+# A Beam pipeline option: ``--name=value`` or a bare ``--flag``, no line breaks.
+BeamOption = Annotated[str, Field(pattern=r"^--[A-Za-z][A-Za-z0-9_]*(=[^\n\r\x00]*)?$", max_length=2048)]
+
+
+class BeamSettings(_Strict):
+    """Which Beam runner runs the phases, and the pipeline options passed through to it."""
+
+    runner: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")] = "DirectRunner"
+    options: list[BeamOption] = []  # e.g. --flink_master=host:8081, --environment_type=LOOPBACK
+
+    @field_validator("options")
+    @classmethod
+    def _no_secrets(cls, options: list[str]) -> list[str]:
+        for option in options:
+            name = option[2:].split("=", 1)[0]
+            if name == "runner":
+                raise ValueError(f"{option!r}: set `runner` (or --beam-runner) instead")
+            if _SECRET_KEY.search(name):
+                raise ValueError(
+                    f"--{name} looks like a credential (value not shown); pass it through the runner's "
+                    "environment instead"
+                )
+        return options
+
+
 class EngineConfig(_Strict):
-    kind: Literal["local", "slurm"] = "local"
+    kind: Literal["local", "slurm", "beam"] = "local"
     workers: Annotated[int, Field(ge=1, le=4096)] = 2  # local: processes; slurm: array tasks at once
     slurm: SlurmSettings = SlurmSettings()
+    beam: BeamSettings = BeamSettings()
 
 
 class PipelineConfig(_Strict):

@@ -62,6 +62,12 @@ class BatchEngine(Engine, Protocol):
         ...
 
 
+def completed_tasks(phase_logs: Path) -> int:
+    """How many tasks of a phase have left their completion marker (datatrove's ``completions/``)."""
+    completions = phase_logs / "completions"
+    return sum(1 for _ in completions.iterdir()) if completions.is_dir() else 0
+
+
 def check_order(phases: Sequence[Phase]) -> None:
     """Raise ValueError unless every phase comes after the phases it depends on."""
     seen: set[str] = set()

@@ -19,7 +19,7 @@ import multiprocess
 from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
-from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order
+from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order, completed_tasks
 from schemas.config import EngineConfig
 
 ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
@@ -54,11 +54,6 @@ class _QuietExecutor(LocalPipelineExecutor):
 def preload_modules(pipeline: list[PipelineStep]) -> list[str]:
     """The modules the steps of ``pipeline`` ask to have imported before the workers start, in order."""
     return list(dict.fromkeys(m for step in pipeline for m in getattr(step, "preload_modules", ())))
-
-
-def _count_completed(logging_dir: Path) -> int:
-    completions = logging_dir / "completions"
-    return len(list(completions.iterdir())) if completions.is_dir() else 0
 
 
 class LocalEngine:
@@ -100,7 +95,7 @@ class LocalEngine:
 
         def report() -> None:
             while not done.wait(0.2):
-                progress(_count_completed(logging_dir), tasks)
+                progress(completed_tasks(logging_dir), tasks)
 
         watcher = threading.Thread(target=report, daemon=True) if progress else None
         if watcher:
@@ -111,4 +106,4 @@ class LocalEngine:
             done.set()
             if watcher:
                 watcher.join()
-                progress(_count_completed(logging_dir), tasks)
+                progress(completed_tasks(logging_dir), tasks)

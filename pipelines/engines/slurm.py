@@ -21,7 +21,14 @@ from pathlib import Path
 
 from datatrove.executor.slurm import SlurmPipelineExecutor
 
-from pipelines.engines.base import EngineUnavailable, Phase, PhaseFailed, PhaseProgress, check_order
+from pipelines.engines.base import (
+    EngineUnavailable,
+    Phase,
+    PhaseFailed,
+    PhaseProgress,
+    check_order,
+    completed_tasks,
+)
 from schemas.config import EngineConfig, SlurmSettings
 
 JOB_PREFIX = "jaif"
@@ -135,7 +142,7 @@ class SlurmEngine:
         while True:
             # read the queue first: a task that completes after this read is seen by the next loop
             queue = _queue(ours)
-            done = {phase.name: _completed(logs / phase.name) for phase in phases}
+            done = {phase.name: completed_tasks(logs / phase.name) for phase in phases}
             if progress:
                 for phase in phases:
                     progress(phase.name, done[phase.name], phase.tasks)
@@ -159,11 +166,6 @@ class SlurmEngine:
         ids = [job for job in jobs.values() if job]
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True, check=False)
-
-
-def _completed(folder: Path) -> int:
-    completions = folder / "completions"
-    return sum(1 for _ in completions.iterdir()) if completions.is_dir() else 0
 
 
 def _queue(jobs: set[str]) -> list[tuple[str, str]]:
