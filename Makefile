@@ -11,7 +11,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[dev,beam]'
+	$(BIN)/python -m pip install -e '.[dev,beam,airflow]'
 	touch $(STAMP)
 
 install: $(STAMP)

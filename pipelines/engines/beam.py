@@ -69,9 +69,10 @@ if beam is not None:
             yield rank
 
 
-def _ranks(_: Any, tasks: int, *done: list[int]) -> range:
-    """The ranks of a phase; ``done`` (the side inputs) only makes it wait for the phases before."""
-    return range(tasks)
+def _ranks(_: Any, tasks: Any, *done: Any) -> Any:
+    """The ranks of a phase; ``done`` (the side inputs) only makes it wait for the phases before.
+    (Typed ``Any``: Beam checks annotations against the pipeline, and side inputs are lists.)"""
+    return list(range(tasks))
 
 
 class BeamEngine:
