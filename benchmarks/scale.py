@@ -30,11 +30,10 @@ from pathlib import Path
 os.environ.setdefault("LOGURU_LEVEL", "WARNING")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_vs_datatrove import LANGUAGES, _descendants  # noqa: E402
+from speed_vs_datatrove import _descendants, curation_config  # noqa: E402
 from throughput import LANG_DIR, build_corpus  # noqa: E402
 
 from pipelines.runner import run_pipeline  # noqa: E402
-from schemas.config import parse_config  # noqa: E402
 
 
 def is_fork_server(pid: int, driver: int) -> bool:
@@ -76,8 +75,10 @@ class PhaseMemory(threading.Thread):
     def run(self) -> None:
         me = os.getpid()
         while not self._halt.wait(self.interval):
-            self.driver = max(self.driver, memory_mb(me)[0])
-            peak = self.peaks.setdefault(self.phase, {"rss": 0.0, "uss": 0.0})
+            driver = memory_mb(me)[0]
+            self.driver = max(self.driver, driver)
+            peak = self.peaks.setdefault(self.phase, {"rss": 0.0, "uss": 0.0, "driver": 0.0})
+            peak["driver"] = max(peak["driver"], driver)
             for pid in _descendants(me):
                 rss, uss = memory_mb(pid)
                 if is_fork_server(pid, me):  # holds the preloaded models; its children share them
@@ -111,20 +112,7 @@ def run_size(docs: int, workers: int, per_file: int, tmp: Path) -> dict[str, obj
     build = [sys.executable, __file__, "--build", str(corpus), "--docs", str(docs)]
     build += ["--docs-per-file", str(per_file)]
     total = int(subprocess.run(build, check=True, capture_output=True, text=True).stdout.split()[-1])
-    config = parse_config(
-        {
-            "name": "scale",
-            "sources": [{"kind": "files", "url": str(corpus / "*.jsonl.gz")}],
-            "stages": [
-                {"kind": "normalize"},
-                {"kind": "language", "languages": LANGUAGES},
-                {"kind": "quality"},
-                {"kind": "pii"},
-                {"kind": "exact_dedup"},
-                {"kind": "near_dedup"},
-            ],
-        }
-    )
+    config = curation_config("scale", str(corpus / "*.jsonl.gz"))
     sampler = PhaseMemory()
     sampler.start()
     start = time.perf_counter()
@@ -167,7 +155,9 @@ def main() -> None:
         )
         for phase, peak in r["phases"].items():
             print(
-                f"    {phase:18s} max RSS {peak['rss']:6.0f} MB   max USS {peak['uss']:6.0f} MB", flush=True
+                f"    {phase:18s} max RSS {peak['rss']:6.0f} MB   max USS {peak['uss']:6.0f} MB   "
+                f"driver {peak['driver']:6.0f} MB",
+                flush=True,
             )
     print(json.dumps(results))
 

@@ -263,14 +263,15 @@ def run_reference(corpus: Path, work: Path, workers: int, files: int, model: Pat
     return {"seconds": seconds, "phases": phases, "kept": kept, "peak_rss_mb": memory}
 
 
-def run_ours(corpus: Path, work: Path, workers: int) -> dict[str, object]:
-    from pipelines.runner import run_pipeline
+def curation_config(name: str, url: str):
+    """Our side's config: the reference's stage set (normalize, language, quality, PII, exact and
+    near dedup), Parquet output."""
     from schemas.config import parse_config
 
-    config = parse_config(
+    return parse_config(
         {
-            "name": "bench",
-            "sources": [{"kind": "files", "url": str(corpus / "*.jsonl.gz")}],
+            "name": name,
+            "sources": [{"kind": "files", "url": url}],
             "stages": [
                 {"kind": "normalize"},
                 {"kind": "language", "languages": LANGUAGES},
@@ -281,6 +282,12 @@ def run_ours(corpus: Path, work: Path, workers: int) -> dict[str, object]:
             ],
         }
     )
+
+
+def run_ours(corpus: Path, work: Path, workers: int) -> dict[str, object]:
+    from pipelines.runner import run_pipeline
+
+    config = curation_config("bench", str(corpus / "*.jsonl.gz"))
     sampler = MemorySampler()
     sampler.start()
     start = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -31,6 +32,29 @@ def read_jsonl(path: Path) -> Iterator[dict]:
         for line in f:
             if line.strip():
                 yield json.loads(line)
+
+
+def output_digests(out: Path) -> dict[str, str]:
+    """sha256 of every data, WebDataset and ledger file of a run's output folder, by relative path."""
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for kind in ("data", "webdataset", "ledger")
+        for p in sorted((out / kind).rglob("*"))
+        if p.is_file()
+    }
+
+
+def sample_config_data(**engine: object) -> dict:
+    """``configs/sample.yaml`` as data, with the sample's absolute path (any working directory) and
+    the given ``engine`` section."""
+    from schemas.config import load_config
+
+    data = load_config(REPO / "configs" / "sample.yaml").model_dump(mode="json", exclude_unset=True)
+    for source in data["sources"]:
+        source["url"] = str(REPO / source["url"])
+    if engine:
+        data["engine"] = engine
+    return data
 
 
 def make_doc(text: str, doc_id: str = "d0", **metadata) -> Document:

@@ -4,7 +4,6 @@ what ``python -m pipelines.run`` writes."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -15,20 +14,12 @@ import pytest
 
 from pipelines.runner import run_pipeline
 from schemas.config import load_config, parse_config
+from tests.conftest import output_digests, sample_config_data
 
 pytest.importorskip("airflow", reason="the `airflow` extra is not installed")
 
 REPO = Path(__file__).resolve().parent.parent
 DAGS = REPO / "airflow_dags"
-
-
-def digests(out: Path) -> dict[str, str]:
-    return {
-        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for kind in ("data", "webdataset", "ledger")
-        for p in sorted((out / kind).rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +74,5 @@ def test_sample_dag_runs_the_pipeline_end_to_end(sample_dag_run, airflow_env, tm
     manifest = json.loads((out / "manifest.json").read_text())
     assert run["summary"] == manifest["counts"] and manifest["counts"]["inputs"] == 327
 
-    data = load_config(REPO / "configs" / "sample.yaml").model_dump(mode="json", exclude_unset=True)
-    for source in data["sources"]:
-        source["url"] = str(REPO / source["url"])
-    local = run_pipeline(parse_config(data), tmp_path / "local", engine_kind="local")
-    assert digests(out) == digests(local.output)
+    local = run_pipeline(parse_config(sample_config_data()), tmp_path / "local", engine_kind="local")
+    assert output_digests(out) == output_digests(local.output)

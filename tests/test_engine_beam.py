@@ -3,7 +3,6 @@ runner and pipeline options pass through from the config and the command line.""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -12,32 +11,15 @@ from pipelines.engines import make_engine
 from pipelines.engines.base import Phase, PhaseFailed
 from pipelines.run import with_beam_overrides
 from pipelines.runner import run_pipeline
-from schemas.config import ConfigError, EngineConfig, load_config, parse_config
+from schemas.config import ConfigError, EngineConfig, parse_config
+from tests.conftest import output_digests, sample_config_data
 from tests.slurm_steps import FailingStep
 
 beam = pytest.importorskip("apache_beam", reason="the `beam` extra is not installed")
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def sample_config():
-    data = load_config(REPO / "configs" / "sample.yaml").model_dump(mode="json", exclude_unset=True)
-    for source in data["sources"]:
-        source["url"] = str(REPO / source["url"])
-    return parse_config(data)
-
-
-def digests(out: Path) -> dict[str, str]:
-    return {
-        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for kind in ("data", "webdataset", "ledger")
-        for p in sorted((out / kind).rglob("*"))
-        if p.is_file()
-    }
-
 
 def test_sample_on_beam_writes_the_local_bytes(tmp_path: Path) -> None:
-    config = sample_config()
+    config = parse_config(sample_config_data())
     local = run_pipeline(config, tmp_path / "local", workers=2, engine_kind="local")
     seen: dict[str, tuple[int, int]] = {}
     on_beam = run_pipeline(
@@ -47,7 +29,7 @@ def test_sample_on_beam_writes_the_local_bytes(tmp_path: Path) -> None:
         engine_kind="beam",
         progress=lambda phase, done, total: seen.__setitem__(phase, (done, total)),
     )
-    assert digests(on_beam.output) == digests(local.output)
+    assert output_digests(on_beam.output) == output_digests(local.output)
     assert on_beam.summary.to_json() == local.summary.to_json()
     assert seen["curate"] == (3, 3) and seen["finalize"] == (1, 1)
 
@@ -66,7 +48,9 @@ def test_failed_task_names_its_phase(tmp_path: Path) -> None:
 
 def test_runner_and_options_pass_through() -> None:
     config = with_beam_overrides(
-        sample_config(), "FlinkRunner", ["--flink_master=jupiter-login:8081", "--parallelism=64"]
+        parse_config(sample_config_data()),
+        "FlinkRunner",
+        ["--flink_master=jupiter-login:8081", "--parallelism=64"],
     )
     options = make_engine("beam", 4, config.engine).pipeline_options().get_all_options()
     assert options["runner"] == "FlinkRunner"
@@ -85,5 +69,5 @@ def test_runner_and_options_pass_through() -> None:
 )
 def test_bad_options_are_config_errors(options: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as error:
-        with_beam_overrides(sample_config(), None, options)
+        with_beam_overrides(parse_config(sample_config_data()), None, options)
     assert "AKIA123" not in str(error.value)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import multiprocess.forkserver
+import pytest
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
@@ -67,3 +68,17 @@ def test_loguru_library_folders_are_worked_out_once() -> None:
     for sink in sinks:
         logger.remove(sink)
     assert ExceptionFormatter._get_lib_dirs.cache_info().currsize == 1
+
+
+def test_one_worker_phase_runs_outside_the_driver_and_reports_the_error(tmp_path: Path) -> None:
+    from pipelines.engines.base import PhaseFailed
+    from tests.slurm_steps import FailingStep
+
+    phase = Phase("probe", "probe", [ProbeStep(str(tmp_path))], tasks=2)
+    LocalEngine(workers=1).run([phase], tmp_path / "logs")
+    records = [json.loads((tmp_path / f"{rank}.json").read_text()) for rank in range(2)]
+    assert {r["worker"] for r in records} != {os.getpid()} and len({r["worker"] for r in records}) == 1
+
+    failing = Phase("fails", "fails", [FailingStep()], tasks=2)
+    with pytest.raises(PhaseFailed, match=r"fails phase failed: RuntimeError: task 1 breaks \(task logs in "):
+        LocalEngine(workers=1).run([failing], tmp_path / "logs")

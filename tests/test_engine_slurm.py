@@ -6,7 +6,6 @@ skipping.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -19,7 +18,8 @@ import pytest
 from pipelines.engines.base import Phase, PhaseFailed
 from pipelines.engines.slurm import SlurmEngine
 from pipelines.runner import RunError, run_pipeline, submit_pipeline
-from schemas.config import EngineConfig, load_config, parse_config
+from schemas.config import EngineConfig, parse_config
+from tests.conftest import output_digests, sample_config_data
 from tests.slurm_steps import FailingStep
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,21 +37,8 @@ def slurm() -> None:
 
 
 def sample_config(tmp_path: Path, **slurm: object):
-    """configs/sample.yaml with the sample's absolute path and the given Slurm settings."""
-    data = load_config(REPO / "configs" / "sample.yaml").model_dump(mode="json", exclude_unset=True)
-    for source in data["sources"]:
-        source["url"] = str(REPO / source["url"])
-    data["engine"] = {"kind": "slurm", "workers": 2, "slurm": {"poll_s": 0.5, **slurm}}
-    return parse_config(data)
-
-
-def digests(out: Path) -> dict[str, str]:
-    return {
-        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for kind in ("data", "webdataset", "ledger")
-        for p in sorted((out / kind).rglob("*"))
-        if p.is_file()
-    }
+    """configs/sample.yaml (absolute paths) on Slurm with the given settings."""
+    return parse_config(sample_config_data(kind="slurm", workers=2, slurm={"poll_s": 0.5, **slurm}))
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +53,7 @@ def test_sample_on_slurm_writes_the_local_bytes(slurm, local_sample: Path, tmp_p
     config = sample_config(tmp_path, max_array_size=2, sbatch=["--comment=jaif-test"])
     result = run_pipeline(config, tmp_path / "out")
     out = result.output
-    assert digests(out) == digests(local_sample)
+    assert output_digests(out) == output_digests(local_sample)
     assert result.summary.inputs == 327
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["run"]["engine"] == "slurm"
@@ -122,10 +109,10 @@ def test_generated_corpus_is_the_same_on_every_engine_and_worker_count(slurm, tm
         "local-3": run_pipeline(config, tmp_path / "local-3", workers=3, engine_kind="local"),
         "slurm-2": run_pipeline(config, tmp_path / "slurm-2", workers=2),
     }
-    reference = digests(runs["local-1"].output)
+    reference = output_digests(runs["local-1"].output)
     assert runs["local-1"].summary.by_status["duplicate"] > 80
     for name, result in runs.items():
-        assert digests(result.output) == reference, name
+        assert output_digests(result.output) == reference, name
 
 
 def test_relaunch_submits_only_unfinished_tasks(slurm, local_sample: Path, tmp_path: Path) -> None:
@@ -146,14 +133,12 @@ def test_relaunch_submits_only_unfinished_tasks(slurm, local_sample: Path, tmp_p
     SlurmEngine.cancel(again.jobs)
     result = run_pipeline(config, out)  # the same command, waiting this time
     assert json.loads((out / "manifest.json").read_text())["run"]["resumed"] is True
-    assert digests(result.output) == digests(local_sample)
+    assert output_digests(result.output) == output_digests(local_sample)
     assert len(list((out / "logs" / "curate" / "slurm").glob("*.out"))) == 3  # curate ran once
 
 
 def test_failed_task_fails_the_run_and_cancels_what_depends_on_it(slurm, tmp_path: Path) -> None:
-    settings = EngineConfig(
-        kind="slurm", slurm={"poll_s": 0.5, "setup": [f"source {REPO}/.venv/bin/activate", f"cd {REPO}"]}
-    )
+    settings = EngineConfig(kind="slurm", slurm={"poll_s": 0.5})
     engine = SlurmEngine(workers=2, settings=settings)
     phases = [
         Phase("first", "first", [FailingStep()], tasks=2),

@@ -316,6 +316,9 @@ class BucketVerifier(_DedupTask):
             links.append(bucket_links(orders[rows], buckets[rows], signatures[rows], self.near.threshold))
         earlier = np.concatenate([a for a, _ in links]) if links else np.empty(0, np.int64)
         later = np.concatenate([b for _, b in links]) if links else np.empty(0, np.int64)
+        if earlier.size:  # a pair of copies shares most bands: keep each link once
+            pairs = np.unique(np.stack([earlier, later], axis=1), axis=0)
+            earlier, later = pairs[:, 0], pairs[:, 1]
         self.stat_update("near_links", value=earlier.size)
         ids = _ids_by_order(orders, table.column("id").combine_chunks())
         write_atomically(layout.links("near", rank), LINKS_SCHEMA, [_links_table((earlier, later), ids)])

@@ -1,5 +1,9 @@
 """The local engine: datatrove's ``LocalPipelineExecutor`` with ``workers`` processes.
 
+Tasks never run in the driver: a phase with one worker (one task, or ``--workers 1``) runs its
+tasks one after another in a single child process, so the driver's memory does not depend on
+the data.
+
 Worker processes are forked from a fork server (datatrove's default start method). Before the first
 pool of a process starts, the engine asks the fork server to import the project's modules
 (:data:`WORKER_MODULES`) and the ``preload_modules`` of the pipeline's steps (the language models),
@@ -14,6 +18,7 @@ import functools
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import multiprocess
 from datatrove.executor.local import LocalPipelineExecutor
@@ -56,6 +61,40 @@ def preload_modules(pipeline: list[PipelineStep]) -> list[str]:
     return list(dict.fromkeys(m for step in pipeline for m in getattr(step, "preload_modules", ())))
 
 
+class TaskError(RuntimeError):
+    """A task failed in a child process; ``kind`` is the name of the exception it raised there."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _run_reporting(executor: LocalPipelineExecutor, report: Any) -> None:
+    try:
+        executor.run()
+    except BaseException as exc:
+        report.send((type(exc).__name__, str(exc)))
+        raise SystemExit(1) from None
+    report.send(None)
+
+
+def _run_in_child(context: Any, executor: LocalPipelineExecutor) -> None:
+    """Run a one-worker phase in a child process, so the driver never holds a task's data."""
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_run_reporting, args=(executor, send))
+    child.start()
+    send.close()
+    try:
+        failure = receive.recv()
+    except EOFError:
+        failure = ("ChildProcessError", "the task process died without a word")
+    child.join()
+    if failure is None and child.exitcode != 0:
+        failure = ("ChildProcessError", f"the task process exited with code {child.exitcode}")
+    if failure is not None:
+        raise TaskError(*failure)
+
+
 class LocalEngine:
     """Runs the phases one after another, each phase's tasks on ``workers`` local processes."""
 
@@ -72,17 +111,17 @@ class LocalEngine:
             try:
                 self.run_phase(phase, folder, report)
             except Exception as exc:
-                message = f"{phase.name} phase failed: {type(exc).__name__}: {exc} (task logs in {folder})"
+                kind = exc.kind if isinstance(exc, TaskError) else type(exc).__name__
+                message = f"{phase.name} phase failed: {kind}: {exc} (task logs in {folder})"
                 raise PhaseFailed(phase.name, message) from exc
 
     def run_phase(self, phase: Phase, logging_dir: Path, progress: ProgressCallback | None = None) -> None:
         """Run one phase's tasks; raises whatever a task raised."""
         pipeline, tasks = phase.pipeline, phase.tasks
         modules = [*WORKER_MODULES, *preload_modules(pipeline)]
-        if min(self.workers, tasks) > 1:
-            # only takes effect if this process has not started its fork server yet
-            context = multiprocess.get_context(_QuietExecutor.start_method_default)
-            context.set_forkserver_preload(["__main__", *modules])
+        context = multiprocess.get_context(_QuietExecutor.start_method_default)
+        # only takes effect if this process has not started its fork server yet
+        context.set_forkserver_preload(["__main__", *modules])
         executor = _QuietExecutor(
             pipeline=pipeline,
             tasks=tasks,
@@ -101,7 +140,10 @@ class LocalEngine:
         if watcher:
             watcher.start()
         try:
-            executor.run()
+            if executor.workers > 1:
+                executor.run()  # the executor's pool of worker processes
+            else:
+                _run_in_child(context, executor)  # datatrove would run the tasks in this process
         finally:
             done.set()
             if watcher:
