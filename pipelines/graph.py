@@ -40,6 +40,16 @@ from pipelines.stages import build_dedup_signatures, curation_stages, near_dedup
 from schemas.config import PipelineConfig
 
 WORK = ".work"  # the run's intermediate files, under the output folder; removed by finalize
+TITLES = {  # what progress bars say about each phase
+    "curate": "curate (read, stages, dedup keys)",
+    "dedup-exact": "dedup: exact keys",
+    "dedup-buckets": "dedup: LSH buckets",
+    "dedup-signatures": "dedup: candidate signatures",
+    "dedup-verify": "dedup: verify buckets",
+    "dedup-clusters": "dedup: clusters",
+    "write": "write shards + ledger",
+    "finalize": "finalize (ledger check, manifest)",
+}
 
 
 def split_limit(limit: int | None, tasks: int) -> list[int | None]:
@@ -66,52 +76,42 @@ def plan_phases(
     near = near_dedup_params(config)
     signatures = build_dedup_signatures(config)
 
+    phases: list[Phase] = []
+
+    def add(name: str, steps: list, count: int, *depends: str) -> None:
+        phases.append(Phase(name, TITLES[name], steps, count, depends))
+
     curate = [SourceReader(units, split_limit(limit, tasks), str(work / "counts")), *curation_stages(config)]
     if signatures is not None:
         curate += [signatures, DedupKeyWriter(layout, exact, near)]
-    phases = [Phase("curate", "curate (read, stages, dedup keys)", [*curate, StagedWriter(staged)], tasks)]
+    add("curate", [*curate, StagedWriter(staged)], tasks)
 
     marker = []
     write_after = "curate"
     if signatures is not None:
-        partitions = layout.partitions
         ends = []
         if exact:
-            phases.append(
-                Phase("dedup-exact", "dedup: exact keys", [ExactKeyLinks(layout)], partitions, ("curate",))
-            )
+            add("dedup-exact", [ExactKeyLinks(layout)], layout.partitions, "curate")
             ends.append("dedup-exact")
         if near is not None:
-            phases += [
-                Phase("dedup-buckets", "dedup: LSH buckets", [LshBuckets(layout)], partitions, ("curate",)),
-                Phase(
-                    "dedup-signatures",
-                    "dedup: candidate signatures",
-                    [CandidateSignatures(layout, staged)],
-                    tasks,
-                    ("dedup-buckets",),
-                ),
-                Phase(
-                    "dedup-verify",
-                    "dedup: verify buckets",
-                    [BucketVerifier(layout, near)],
-                    partitions,
-                    ("dedup-signatures",),
-                ),
-            ]
+            add("dedup-buckets", [LshBuckets(layout)], layout.partitions, "curate")
+            add("dedup-signatures", [CandidateSignatures(layout, staged)], tasks, "dedup-buckets")
+            add("dedup-verify", [BucketVerifier(layout, near)], layout.partitions, "dedup-signatures")
             ends.append("dedup-verify")
         kinds = tuple(kind for kind, on in (("exact", exact), ("near", near is not None)) if on)
-        phases.append(
-            Phase("dedup-clusters", "dedup: clusters", [DuplicateClusters(layout, kinds)], 1, tuple(ends))
-        )
+        add("dedup-clusters", [DuplicateClusters(layout, kinds)], 1, *ends)
         marker = [DuplicateMarker(str(layout.decisions))]
         write_after = "dedup-clusters"
 
     writers = [ParquetShardWriter(str(work / "parts"), config.outputs.parquet.shard_max_mb)]
     if config.outputs.webdataset:
         writers.append(WebDatasetShardWriter(str(work / "parts"), config.outputs.webdataset.shard_max_mb))
-    write = [StagedReader(staged), *marker, *writers, LedgerWriter(str(work / "ledger"))]
-    phases.append(Phase("write", "write shards + ledger", write, tasks, (write_after,)))
+    add(
+        "write",
+        [StagedReader(staged), *marker, *writers, LedgerWriter(str(work / "ledger"))],
+        tasks,
+        write_after,
+    )
     finalizer = RunFinalizer(str(output), config.model_dump(mode="json"), run_info, started_unix)
-    phases.append(Phase("finalize", "finalize (ledger check, manifest)", [finalizer], 1, ("write",)))
+    add("finalize", [finalizer], 1, "write")
     return phases

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table  # noqa: E402
 
 from pipelines.engines import ENGINES  # noqa: E402
+from pipelines.graph import TITLES  # noqa: E402
 from pipelines.runner import RunError, RunResult, run_pipeline, submit_pipeline  # noqa: E402
 from schemas.config import ConfigError, PipelineConfig, load_config, parse_config  # noqa: E402
 from schemas.document import Status  # noqa: E402
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
             def report(phase: str, done: int, total: int) -> None:
                 if phase not in bars:
-                    bars[phase] = progress.add_task(phase, total=total)
+                    bars[phase] = progress.add_task(TITLES.get(phase, phase), total=total)
                 progress.update(bars[phase], completed=done, total=total)
 
             result = run_pipeline(
