@@ -13,7 +13,7 @@ from pipelines.run import with_beam_overrides
 from pipelines.runner import run_pipeline
 from schemas.config import ConfigError, EngineConfig, parse_config
 from tests.conftest import output_digests, sample_config_data
-from tests.slurm_steps import FailingStep
+from tests.engine_steps import FailingStep
 
 beam = pytest.importorskip("apache_beam", reason="the `beam` extra is not installed")
 

@@ -72,7 +72,7 @@ def test_loguru_library_folders_are_worked_out_once() -> None:
 
 def test_one_worker_phase_runs_outside_the_driver_and_reports_the_error(tmp_path: Path) -> None:
     from pipelines.engines.base import PhaseFailed
-    from tests.slurm_steps import FailingStep
+    from tests.engine_steps import FailingStep
 
     phase = Phase("probe", "probe", [ProbeStep(str(tmp_path))], tasks=2)
     LocalEngine(workers=1).run([phase], tmp_path / "logs")
@@ -82,3 +82,17 @@ def test_one_worker_phase_runs_outside_the_driver_and_reports_the_error(tmp_path
     failing = Phase("fails", "fails", [FailingStep()], tasks=2)
     with pytest.raises(PhaseFailed, match=r"fails phase failed: RuntimeError: task 1 breaks \(task logs in "):
         LocalEngine(workers=1).run([failing], tmp_path / "logs")
+
+
+def test_tasks_see_the_drivers_environment_of_the_phase_not_of_the_fork_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.engine_steps import EnvironmentProbe
+
+    engine = LocalEngine(workers=2)
+    monkeypatch.setenv("JAIF_PROBE", "first")
+    engine.run([Phase("one", "one", [EnvironmentProbe(str(tmp_path))], tasks=2)], tmp_path / "logs")
+    monkeypatch.setenv("JAIF_PROBE", "second-secret")  # set after the fork server started
+    engine.run([Phase("two", "two", [EnvironmentProbe(str(tmp_path))], tasks=2)], tmp_path / "logs")
+    assert {(tmp_path / f"{rank}.env").read_text() for rank in range(2)} == {"second-secret"}
+    assert "second-secret" not in (tmp_path / "logs" / "two" / "executor.json").read_text()

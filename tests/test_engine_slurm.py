@@ -20,7 +20,7 @@ from pipelines.engines.slurm import SlurmEngine
 from pipelines.runner import RunError, run_pipeline, submit_pipeline
 from schemas.config import EngineConfig, parse_config
 from tests.conftest import output_digests, sample_config_data
-from tests.slurm_steps import FailingStep
+from tests.engine_steps import FailingStep
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "local-slurm.sh"
@@ -120,6 +120,7 @@ def test_relaunch_submits_only_unfinished_tasks(slurm, local_sample: Path, tmp_p
     out = tmp_path / "out"
     submitted = submit_pipeline(config, out)
     assert set(submitted.jobs) >= {"curate", "write", "finalize"} and all(submitted.jobs.values())
+    assert submit_pipeline(config, out).jobs == submitted.jobs  # still queued: attached, not resubmitted
     deadline = time.monotonic() + 300
     while len(list((out / "logs" / "curate" / "completions").glob("*"))) < 3:
         assert time.monotonic() < deadline, "the curate phase did not finish"

@@ -15,6 +15,7 @@ modules it imports are there: without this, each worker of each phase spent ~0.7
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,12 +48,39 @@ _cache_loguru_library_dirs()
 WORKER_MODULES = ("pipelines.runner",)  # imports every step a task runs (and numpy, pyarrow, datatrove)
 
 
+class ProcessEnvironment:
+    """The driver's environment variables when a phase starts, for its tasks.
+
+    Workers are forked from a fork server started once per driver process, so they inherit the
+    environment of that moment; a driver that changes its environment later (credentials set for
+    a run, a scheduler's task) would otherwise run tasks with stale variables. Shown as a count
+    only, so that the executor's JSON in the task logs carries no secret.
+    """
+
+    def __init__(self) -> None:
+        self._variables = dict(os.environ)
+
+    def apply(self) -> None:
+        for name in set(os.environ) - set(self._variables):
+            del os.environ[name]
+        os.environ.update(self._variables)
+
+    def __repr__(self) -> str:
+        return f"<environment: {len(self._variables)} variables, not shown>"
+
+    __str__ = __repr__
+
+
 class _QuietExecutor(LocalPipelineExecutor):
-    """Task logs go to the phase's log folder; the console only gets errors (progress is ours)."""
+    """Task logs go to the phase's log folder; the console only gets errors (progress is ours).
+    Each task runs with the driver's environment of the phase's start."""
 
     start_method_default = "forkserver"
+    environment: ProcessEnvironment | None = None
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        if self.environment is not None:
+            self.environment.apply()
         return super()._run_for_rank(rank, local_rank + 1, node_rank)
 
 
@@ -130,6 +158,7 @@ class LocalEngine:
             skip_completed=True,  # a relaunch resumes: tasks completed before are not run again
             start_method=_QuietExecutor.start_method_default,
         )
+        executor.environment = ProcessEnvironment()
         done = threading.Event()
 
         def report() -> None:

@@ -6,12 +6,14 @@ waits (or returns at once with ``--detach``). Array tasks run ``--workers`` at a
 more tasks than ``max_array_size`` becomes several arrays, each after the one before. Task logs,
 Slurm's own logs (``logs/<phase>/slurm/``) and completion markers (``logs/<phase>/completions/``)
 live in the run's output folder on the shared filesystem; a relaunch of the same command submits
-only the tasks without a marker. The sbatch script's values come from validated settings
+only the tasks without a marker, or, while the jobs it submitted before are still queued or
+running, waits for those instead. The sbatch script's values come from validated settings
 (:class:`schemas.config.SlurmSettings`): names, times and extra options cannot carry shell syntax.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from pipelines.engines.base import (
 from schemas.config import EngineConfig, SlurmSettings
 
 JOB_PREFIX = "jaif"
+JOBS_FILE = "slurm-jobs.json"  # under the run's logs: the job of each phase, as last submitted
 _ACTIVE = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED"}
 _NEVER = "DependencyNeverSatisfied"
 
@@ -96,7 +99,21 @@ class SlurmEngine:
         self.wait(phases, logs, jobs, progress)
 
     def submit(self, phases: Sequence[Phase], logs: Path) -> dict[str, str | None]:
+        """Submit the phases, unless jobs submitted for this run earlier are still queued or running:
+        then those are the run's jobs (a relaunch attaches to them instead of running tasks twice)."""
         check_order(phases)
+        record = logs / JOBS_FILE
+        if record.is_file():
+            earlier: dict[str, str | None] = json.loads(record.read_text())
+            queued = {job for job in earlier.values() if job}
+            if any(state in _ACTIVE for state, _ in _queue(queued)):
+                return earlier
+        jobs = self._submit(phases, logs)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(jobs) + "\n")
+        return jobs
+
+    def _submit(self, phases: Sequence[Phase], logs: Path) -> dict[str, str | None]:
         settings = self.settings
         setup = settings.setup if settings.setup is not None else default_setup()
         jobs: dict[str, str | None] = {}
@@ -162,10 +179,15 @@ class SlurmEngine:
             time.sleep(self.settings.poll_s)
 
     @staticmethod
-    def cancel(jobs: dict[str, str | None]) -> None:
-        ids = [job for job in jobs.values() if job]
-        if ids:
-            subprocess.run(["scancel", *ids], capture_output=True, check=False)
+    def cancel(jobs: dict[str, str | None], wait_s: float = 60.0) -> None:
+        """Cancel the jobs and wait (at most ``wait_s``) until they have left the queue."""
+        ids = {job for job in jobs.values() if job}
+        if not ids:
+            return
+        subprocess.run(["scancel", *sorted(ids)], capture_output=True, check=False)
+        deadline = time.monotonic() + wait_s
+        while _queue(ids) and time.monotonic() < deadline:
+            time.sleep(0.5)
 
 
 def _queue(jobs: set[str]) -> list[tuple[str, str]]:

@@ -1,0 +1,34 @@
+"""Steps for the engines' tests, importable by a job or worker (``tests.engine_steps``)."""
+
+from __future__ import annotations
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+
+class FailingStep(PipelineStep):
+    """Task 1 raises; every other task completes."""
+
+    name = "fails"
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if rank == 1:
+            raise RuntimeError("task 1 breaks")
+        return iter(())
+
+
+class EnvironmentProbe(PipelineStep):
+    """Writes, per task, the value of ``JAIF_PROBE`` in the process that runs the task."""
+
+    name = "environment"
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import os
+        from pathlib import Path
+
+        Path(self.folder, f"{rank}.env").write_text(os.environ.get("JAIF_PROBE", "<unset>"))
+        return iter(())
