@@ -334,30 +334,20 @@ class DuplicateClusters(_DedupTask):
         self.kinds = kinds  # "exact" and/or "near": the link files the run has
 
     def task(self, rank: int) -> None:
-        layout = self.layout
-        found = {
-            kind: pa.concat_tables(
-                [pq.read_table(layout.links(kind, p)) for p in range(layout.partitions)]
-            ).combine_chunks()
-            for kind in self.kinds
-        }
-        empty = LINKS_SCHEMA.empty_table()
-        exact, near = found.get("exact", empty), found.get("near", empty)
-        dup, rep, is_exact = cluster_links(_orders(exact), _orders(near))
-        everything = pa.concat_tables([exact, near])
-        orders = np.concatenate(
-            [everything.column("earlier").to_numpy(), everything.column("later").to_numpy()]
+        links = {kind: self._links(kind) for kind in self.kinds}
+        no_links = (np.empty(0, np.int64), np.empty(0, np.int64))
+        dup, rep, is_exact = cluster_links(links.get("exact", no_links), links.get("near", no_links))
+        del links
+        known, ids = self._ids(np.unique(np.concatenate([dup, rep])))
+        reasons = pa.DictionaryArray.from_arrays(
+            pa.array(is_exact.astype(np.int8)), pa.array([NEAR_REASON, EXACT_REASON])
         )
-        ids = pa.concat_arrays(
-            [everything.column("earlier_id").combine_chunks(), everything.column("later_id").combine_chunks()]
-        )
-        known, known_ids = _ids_by_order(orders, ids) if orders.size else (orders, ids)
         decisions = pa.table(
             [
                 pa.array(task_of(dup).astype(np.int32)),
-                known_ids.take(pa.array(np.searchsorted(known, dup))),
-                known_ids.take(pa.array(np.searchsorted(known, rep))),
-                pa.array(np.where(is_exact, EXACT_REASON, NEAR_REASON).astype(object), pa.string()),
+                ids.take(pa.array(np.searchsorted(known, dup))),
+                ids.take(pa.array(np.searchsorted(known, rep))),
+                reasons.cast(pa.string()),
             ],
             schema=DECISIONS_SCHEMA,
         ).sort_by([("task", "ascending"), ("id", "ascending")])
@@ -365,15 +355,29 @@ class DuplicateClusters(_DedupTask):
         groups = [
             decisions.slice(s, DECISION_GROUP_ROWS) for s in range(0, decisions.num_rows, DECISION_GROUP_ROWS)
         ]
-        write_atomically(layout.decisions, DECISIONS_SCHEMA, groups)
+        write_atomically(self.layout.decisions, DECISIONS_SCHEMA, groups)
 
+    def _links(self, kind: str) -> Links:
+        """Every link of one kind, as orders only (what clustering needs: 16 bytes a link)."""
+        earlier, later = [], []
+        for p in range(self.layout.partitions):
+            table = pq.read_table(self.layout.links(kind, p), columns=["earlier", "later"])
+            earlier.append(table.column("earlier").to_numpy())
+            later.append(table.column("later").to_numpy())
+        return np.concatenate(earlier), np.concatenate(later)
 
-def _orders(links: pa.Table) -> Links:
-    return links.column("earlier").to_numpy(), links.column("later").to_numpy()
-
-
-def decision_count(decisions: Path) -> int:
-    return pq.ParquetFile(decisions).metadata.num_rows if decisions.exists() else 0
+    def _ids(self, wanted: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+        """The ids of the ``wanted`` orders (sorted), read back from the link files one at a time."""
+        orders, ids = [np.empty(0, np.int64)], [pa.array([], pa.string())]
+        for kind in self.kinds:
+            for p in range(self.layout.partitions):
+                table = pq.read_table(self.layout.links(kind, p))
+                for side in ("earlier", "later"):
+                    side_orders = table.column(side).to_numpy()
+                    keep = np.flatnonzero(np.isin(side_orders, wanted))
+                    orders.append(side_orders[keep])
+                    ids.append(table.column(f"{side}_id").combine_chunks().take(pa.array(keep)))
+        return _ids_by_order(np.concatenate(orders), pa.concat_arrays(ids))
 
 
 class DuplicateMarker(PipelineStep):
