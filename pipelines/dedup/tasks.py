@@ -334,6 +334,10 @@ class DuplicateClusters(_DedupTask):
         self.kinds = kinds  # "exact" and/or "near": the link files the run has
 
     def task(self, rank: int) -> None:
+        # Many small reads of link files: the default allocator (mimalloc) keeps what they freed,
+        # which made this one process grow by several KB per duplicate; the system allocator
+        # gives it back. The task runs alone in its process (one task, one phase).
+        pa.set_memory_pool(pa.system_memory_pool())
         links = {kind: self._links(kind) for kind in self.kinds}
         no_links = (np.empty(0, np.int64), np.empty(0, np.int64))
         dup, rep, is_exact = cluster_links(links.get("exact", no_links), links.get("near", no_links))
