@@ -336,7 +336,7 @@ class DuplicateClusters(_DedupTask):
     def task(self, rank: int) -> None:
         # Many small reads of link files: the default allocator (mimalloc) keeps what they freed,
         # which made this one process grow by several KB per duplicate; the system allocator
-        # gives it back. The task runs alone in its process (one task, one phase).
+        # gives it back. (Local and Slurm engines give this one-task phase a process of its own.)
         pa.set_memory_pool(pa.system_memory_pool())
         links = {kind: self._links(kind) for kind in self.kinds}
         no_links = (np.empty(0, np.int64), np.empty(0, np.int64))
