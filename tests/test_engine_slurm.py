@@ -6,6 +6,7 @@ skipping.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -109,6 +110,8 @@ def test_generated_corpus_is_the_same_on_every_engine_and_worker_count(slurm, tm
         "local-3": run_pipeline(config, tmp_path / "local-3", workers=3, engine_kind="local"),
         "slurm-2": run_pipeline(config, tmp_path / "slurm-2", workers=2),
     }
+    if importlib.util.find_spec("apache_beam") is not None:  # the `beam` extra (make install has it)
+        runs["beam-2"] = run_pipeline(config, tmp_path / "beam-2", workers=2, engine_kind="beam")
     reference = output_digests(runs["local-1"].output)
     assert runs["local-1"].summary.by_status["duplicate"] > 80
     for name, result in runs.items():
