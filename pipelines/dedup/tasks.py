@@ -19,6 +19,7 @@ found to be duplicates), never the keys of the unique documents. The decision ru
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -156,8 +157,9 @@ class _DedupTask(PipelineStep):
             self.task(rank)
         return iter(())
 
+    @abstractmethod
     def task(self, rank: int) -> None:
-        raise NotImplementedError
+        """Do the work of partition or input unit ``rank``: read its input files, write its output."""
 
 
 class DedupKeyWriter(PipelineStep):
