@@ -104,6 +104,19 @@ Hungarian numbers with the trunk and area code in parentheses (``(06 72) 788 810
 learnt that form (75 % then). datatrove misses e-mails with non-ASCII letters
 (``müller51@mail.de``). Speed, 4,000 documents of ~2.6 K characters, one process, three runs:
 ours ``redact`` 31,600-32,200 documents/s, ``PIIFormatter`` 4,600-4,800 documents/s: 6.65-6.98x.
+
+Measured for ``pipelines/stages/pii.py``:
+Over every line of ``shared/data/lang/{de,hu,nl,en}.jsonl`` (11,712 real sentences with dates,
+prices, years, section numbers and ordinary numbers) the detectors find 42 items, each checked by
+hand and each real: 16 e-mails, 24 phone numbers and one IP in the English Enron mails of the UD
+treebank, one IP in German. On the extracted text of the 189 real web pages in
+``shared/data/web`` (cc_docs, fundus, trafilatura; 1.1 M characters) they find 10 e-mails and 11
+phone numbers (contact boxes and imprints), all real. Speed: about 32,000 documents (87 MB of text)
+per second on one core on ~2.6 KB de/hu/nl/en documents (``benchmarks/throughput.py``'s corpus),
+5.7 times as fast as the previous version measured side by side (178 -> 31 µs per document): each
+pattern is tried only where it can match, found by literal searches in the text or in its character
+classes (one byte per character, :func:`_char_classes`), so a document without findings costs a
+few fast scans.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ only to bytes it downloads or decompresses): :data:`MAX_HTML_CHARS` is twice Com
 record truncation, and up to it the longest single call measured stays under half a second, so an
 interrupted extraction ends close to its budget.
 
-Settings (measured)
--------------------
+Settings
+--------
 1. Own extractor (:func:`own_main_text`) on lexbor (selectolax), boilerpipe/readability-style:
    the page is parsed and the outermost chrome is removed: :data:`PRUNED_SELECTOR` (scripts, styles,
    media, ``nav``, ``footer``, ``aside``) plus ``figcaption``, form controls, ``[hidden]``,
@@ -39,39 +39,16 @@ Settings (measured)
    it, widened to an enclosing ``article``/``main`` for the headline and lead. Inside it link lists
    and empty boxes are dropped, and every block element becomes its own line.
 2. When that text is shorter than :data:`OWN_MIN_CHARS` (1000 characters: little text, or the
-   container choice failed), the page goes to the trafilatura path (:func:`trafilatura_main_text`,
-   10 of the 95 pages below): the page pruned to :data:`PRUNED_SELECTOR` by lexbor; trafilatura
-   ``fast=True`` (``include_comments=False``, ``include_tables=True``, ``deduplicate=False``, no
-   metadata, the document's ``url`` passed when known), redone with trafilatura's fallback extractors
-   when it finds under :data:`FALLBACK_SHARE` (10 %) of the pruned page's visible text. If trafilatura
+   container choice failed), the page goes to the trafilatura path (:func:`trafilatura_main_text`):
+   the page pruned to :data:`PRUNED_SELECTOR` by lexbor; trafilatura ``fast=True``
+   (``include_comments=False``, ``include_tables=True``, ``deduplicate=False``, no metadata, the
+   document's ``url`` passed when known), redone with trafilatura's fallback extractors when it
+   finds under :data:`FALLBACK_SHARE` (10 %) of the pruned page's visible text. If trafilatura
    finds nothing either, the own extractor's short text is kept.
 
-Measured with ``benchmarks/extraction.py`` on ``shared/data/web/html/trafilatura`` (95 pages, 290
-``with`` and 286 ``without`` snippets; a snippet counts as found when it is a substring of the
-extracted text; precision over found snippets, recall over ``with`` snippets); pages per second of
-CPU time in one warm process, best of 3 interleaved passes, all rows from one run:
-
-================================================  =========  ======  =====  =======
-extractor                                         precision  recall  F1     pages/s
-================================================  =========  ======  =====  =======
-this stage (own, trafilatura under 1000 chars)    0.909      0.969   0.938  231
-the same, trafilatura under 500 chars             0.901      0.969   0.934  306
-own extractor only (never trafilatura)            0.900      0.959   0.928  315
-trafilatura path only (the previous stage)        0.924      0.928   0.926  59
-trafilatura default on the raw page               0.919      0.941   0.930  44
-resiliparse ``main_content`` (anchor)             0.751      0.938   0.834  681
-================================================  =========  ======  =====  =======
-
-Development variants (same corpus, one-off runs): a readability-style top candidate plus
-siblings instead of the 80 % container: F1 0.87 alone (split content such as forum posts and
-multi-section pages was lost); container share 0.6 / 0.7 / 0.85 / 0.9: F1 0.89 / 0.90 / 0.91 /
-0.91 alone (0.8 before adding widening: 0.914); widening without the short-line rule: more recall,
-bylines and dates back in (precision 0.884); resiliparse had precision 0.75 to 0.81 with its
-``comments=False`` and skip options. So the stage is about 5x faster than trafilatura's default at
-0.8 F1 points more (-1.0 precision, +2.8 recall): its weakness is precision on short trailing
-teaser lines ("Mehr Themen:", "Auch interessant") and image credits, which trafilatura's per-element
-heuristics catch. The slowest page took 0.04 s, and a synthetic 1.9 MB page of 30,000
-paragraphs 0.3 s in the own extractor, far under the default 5 s budget.
+Their quality and speed against trafilatura and resiliparse, and the variants that were tried,
+are measured by ``benchmarks/extraction.py`` (its docstring has the table; the README's
+performance section the summary).
 """
 
 from __future__ import annotations
