@@ -4,7 +4,7 @@
 time, so its memory does not grow with the run: shard files are renamed, ledger parts rewritten
 with the final shard names and counted, and the counts checked against what the readers read.
 On success it removes the run's work folder; on a failed check it leaves the reason in
-``.work/failure.txt`` (for the driver's one-line error) and fails.
+``failure.txt`` in the work folder (for the driver's one-line error) and fails.
 """
 
 from __future__ import annotations
@@ -208,18 +208,26 @@ class RunFinalizer(PipelineStep):
     type = "finalize"
     name = "finalize"
 
-    def __init__(self, out: str, config: dict[str, Any], run_info: dict[str, Any], started_unix: float):
+    def __init__(
+        self,
+        out: str,
+        work: str,
+        decisions: str,
+        config: dict[str, Any],
+        run_info: dict[str, Any],
+        started_unix: float,
+    ):
         super().__init__()
         self.out = out
+        self.work = work  # the run's work folder
+        self.decisions = decisions  # the dedup decisions file (absent when the run has no dedup)
         self.config = config
         self.run_info = run_info
         self.started_unix = started_unix
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        out = Path(self.out)
-        work = out / ".work"
+        out, work, decisions = Path(self.out), Path(self.work), Path(self.decisions)
         inputs = sum(json.loads(p.read_text())["documents"] for p in (work / "counts").glob("*.json"))
-        decisions = work / "dedup" / "decisions.parquet"
         run_info = {
             **self.run_info,
             "seconds": round(time.time() - self.started_unix, 3),

@@ -112,6 +112,8 @@ def plan_phases(
         tasks,
         write_after,
     )
-    finalizer = RunFinalizer(str(output), config.model_dump(mode="json"), run_info, started_unix)
+    finalizer = RunFinalizer(
+        str(output), str(work), str(layout.decisions), config.model_dump(mode="json"), run_info, started_unix
+    )
     add("finalize", [finalizer], 1, "write")
     return phases

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"{phase:18s} {job or 'complete, not resubmitted'}", markup=False)
         console.print(
             f"submitted; the run writes {submitted.output}/manifest.json when it is done "
-            "(the same command again resumes or waits for nothing that is finished)",
+            "(the same command without --detach waits for these jobs)",
             markup=False,
             soft_wrap=True,
         )

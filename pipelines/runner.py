@@ -75,9 +75,8 @@ def prepare_output(out: Path, fingerprint: str) -> bool:
     """
     if out.exists() and not out.is_dir():
         raise RunError(f"output {out} exists and is not a directory")
-    plan = out / WORK / PLAN_FILE
-    unfinished = plan.is_file() and not (out / "manifest.json").exists()
-    if unfinished and json.loads(plan.read_text()).get("fingerprint") == fingerprint:
+    earlier = _read_plan(out)
+    if earlier and earlier["fingerprint"] == fingerprint and not (out / "manifest.json").exists():
         return True
     if out.is_dir() and any(out.iterdir()):
         if not ((out / "manifest.json").exists() or (out / WORK).exists()):
@@ -91,7 +90,8 @@ def prepare_output(out: Path, fingerprint: str) -> bool:
             elif path.exists():
                 path.unlink()
     (out / WORK).mkdir(parents=True, exist_ok=True)
-    plan.write_text(json.dumps({"fingerprint": fingerprint, "started_unix": time.time()}) + "\n")
+    plan = {"fingerprint": fingerprint, "started_unix": time.time()}
+    (out / WORK / PLAN_FILE).write_text(json.dumps(plan) + "\n")
     return False
 
 
@@ -124,7 +124,6 @@ class PlannedRun:
     output: Path
     phases: list[Phase]
     engine: Engine
-    resumed: bool
 
     def phase_names(self) -> list[str]:
         return [phase.name for phase in self.phases]
@@ -185,14 +184,11 @@ def plan_run(
     except SourceError as exc:
         raise RunError(str(exc)) from None
     fingerprint = plan_fingerprint(config, units, limit)
-    if fresh:
-        resumed = prepare_output(output, fingerprint)
-    else:
-        plan = _read_plan(output)
-        if plan is None or plan.get("fingerprint") != fingerprint:
-            raise RunError(f"{output} holds no planned run of this config and input (plan it first)")
-        resumed = True
-    started_unix = _read_plan(output)["started_unix"]
+    resumed = prepare_output(output, fingerprint) if fresh else True
+    plan = _read_plan(output)
+    if plan is None or plan["fingerprint"] != fingerprint:
+        raise RunError(f"{output} holds no planned run of this config and input (plan it first)")
+    started_unix = plan["started_unix"]
     engine_kind = engine_kind or config.engine.kind
     workers = workers or config.engine.workers
     try:
@@ -209,7 +205,7 @@ def plan_run(
         "inputs": list(dict.fromkeys(unit.uri for unit in units)),  # a split file once
     }
     phases = plan_phases(config, units, output, limit, run_info, started_unix)
-    return PlannedRun(output=output, phases=phases, engine=engine, resumed=resumed)
+    return PlannedRun(output=output, phases=phases, engine=engine)
 
 
 def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | None = None) -> None:

@@ -41,6 +41,7 @@ from pipelines.stages.dedup import (
     band_buckets,
     bucket_links,
     cluster_links,
+    concat_links,
     exact_links,
     fixed_width_column,
 )
@@ -201,10 +202,8 @@ class DedupKeyWriter(PipelineStep):
                     [pa.array(keys, pa.binary(CONTENT_KEY_BYTES)), pa.array(key_orders, pa.int64()), key_ids],
                     schema=EXACT_KEYS_SCHEMA,
                 )
-                partition = hash_partition(
-                    np.frombuffer(b"".join(keys), "<u8")[::2] if keys else np.empty(0, np.uint64),
-                    self.layout.partitions,
-                )
+                first_words = np.frombuffer(b"".join(keys), "<u8")[::2]  # each key's first 8 bytes
+                partition = hash_partition(first_words, self.layout.partitions)
                 write_partitioned(self.layout.exact_keys(rank), table, partition)
             if self.near is not None:
                 band_tables.append(self._band_rows(signatures, signature_orders))
@@ -316,8 +315,7 @@ class BucketVerifier(_DedupTask):
         for band in np.unique(bands):
             rows = np.flatnonzero(bands == band)
             links.append(bucket_links(orders[rows], buckets[rows], signatures[rows], self.near.threshold))
-        earlier = np.concatenate([a for a, _ in links]) if links else np.empty(0, np.int64)
-        later = np.concatenate([b for _, b in links]) if links else np.empty(0, np.int64)
+        earlier, later = concat_links(links)
         if earlier.size:  # a pair of copies shares most bands: keep each link once
             pairs = np.unique(np.stack([earlier, later], axis=1), axis=0)
             earlier, later = pairs[:, 0], pairs[:, 1]
@@ -341,7 +339,7 @@ class DuplicateClusters(_DedupTask):
         # gives it back. (Local and Slurm engines give this one-task phase a process of its own.)
         pa.set_memory_pool(pa.system_memory_pool())
         links = {kind: self._links(kind) for kind in self.kinds}
-        no_links = (np.empty(0, np.int64), np.empty(0, np.int64))
+        no_links = concat_links([])
         dup, rep, is_exact = cluster_links(links.get("exact", no_links), links.get("near", no_links))
         del links
         known, ids = self._ids(np.unique(np.concatenate([dup, rep])))

@@ -2,8 +2,8 @@
 
 Task ``rank`` of the curation phase writes every document it saw, whatever its
 status, to ``<staging>/<rank>.parquet`` with :data:`STAGED_SCHEMA`; the dedup phase
-reads only the key columns of kept documents; the writing phase reads the same file
-back as documents, in the same order.
+reads the ids and signatures of dedup candidates from it; the writing phase reads the same
+file back as documents, in the same order.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -159,16 +158,3 @@ class StagedReader(PipelineStep):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         yield from read_staged(self.staging_dir, rank)
-
-
-def read_dedup_keys(staging_dir: str | Path, tasks: int) -> pa.Table:
-    """The kept documents' dedup keys from every staged file, in input order."""
-    tables = []
-    for rank in range(tasks):
-        table = pq.read_table(
-            staged_path(staging_dir, rank),
-            columns=["id", "order", "status", CONTENT_KEY, MINHASH],
-            filters=[("status", "=", str(Status.KEPT))],
-        )
-        tables.append(table.drop_columns(["status"]))
-    return pa.concat_tables(tables) if tables else pa.table({})

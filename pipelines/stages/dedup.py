@@ -268,7 +268,7 @@ def find_duplicates(keys: pa.Table, near: NearDedupParams | None, exact: bool = 
             bucket_links(order[rows], band_buckets(signatures, band, near.rows), signatures, near.threshold)
             for band in range(near.bands)
         ]
-        near_pairs = _concat_links(pairs)
+        near_pairs = concat_links(pairs)
     dup, rep, is_exact = cluster_links(exact_pairs, near_pairs)
     by_order = np.argsort(order, kind="stable")
     ids = keys.column("id").cast(pa.string()).combine_chunks()
@@ -322,7 +322,7 @@ def bucket_links(orders: np.ndarray, buckets: np.ndarray, signatures: np.ndarray
         remaining = candidates.copy()
         remaining[candidates] = ~similar
         members, keys = _drop_singletons(members[remaining], keys[remaining])
-    return _concat_links([(np.asarray(a), np.asarray(b)) for a, b in zip(earlier, later, strict=True)])
+    return concat_links([(np.asarray(a), np.asarray(b)) for a, b in zip(earlier, later, strict=True)])
 
 
 def cluster_links(exact: Links, near: Links) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -342,7 +342,7 @@ def cluster_links(exact: Links, near: Links) -> tuple[np.ndarray, np.ndarray, np
     return nodes[duplicate], nodes[root[duplicate]], is_exact
 
 
-def _concat_links(links: Sequence[Links]) -> Links:
+def concat_links(links: Sequence[Links]) -> Links:
     if not links:
         return _NO_LINKS
     return (
