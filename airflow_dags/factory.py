@@ -67,15 +67,22 @@ def pipeline_dag(
     def run_config() -> None:
         @task
         def plan() -> str:
-            return str(plan_run(resolved_config(config_path, base_dir), output).output)
+            run = plan_run(resolved_config(config_path, base_dir), output)
+            run.close(True)
+            return str(run.output)
 
         def phases_task(name: str):
             @task(task_id=name)
             def run_share(out: str) -> str:
                 run = plan_run(resolved_config(config_path, base_dir), Path(out), fresh=False)
                 names = [phase for phase in run.phase_names() if TASK_PHASES[name](phase)]
-                if names:
-                    run_phases(run, names)
+                succeeded = False
+                try:
+                    if names:
+                        run_phases(run, names)
+                    succeeded = True
+                finally:
+                    run.close(succeeded)
                 return out
 
             return run_share

@@ -23,9 +23,8 @@ from urllib.parse import urlencode
 import fsspec
 from fsspec.core import url_to_fs
 
+from connectors.base import GrantedAccess, InputUnit, SourceError, SourcePlan
 from connectors.files import (
-    InputUnit,
-    SourceError,
     file_units,
     format_from_name,
     retry_policy,
@@ -122,7 +121,7 @@ def _licence_allowed(source: DcatSource, license_id: str | None, license_title: 
     return any(value and value.lower() in allowed for value in (license_id, license_title))
 
 
-def plan(source: DcatSource, source_index: int) -> list[InputUnit]:
+def plan_catalogue(source: DcatSource, source_index: int) -> list[InputUnit]:
     """Search the catalogue; one unit per allowed resource (or several for a large splittable file)."""
     where = f"sources[{source_index}]"
     policy = retry_policy(source.retries)
@@ -174,3 +173,13 @@ def _resource_units(unit: InputUnit, split_mb: float) -> list[InputUnit]:
         return file_units(fs, path, info, unit, split_mb)
     except Exception:  # the reader records an unreadable resource in the ledger as quarantined
         return [unit]
+
+
+class DcatConnector:
+    """Open catalogue resources need no negotiation: planning harvests them, opening hands them over."""
+
+    def plan(self, source: DcatSource, source_index: int) -> SourcePlan:
+        return SourcePlan(source_index, plan_catalogue(source, source_index))
+
+    def open(self, plan: SourcePlan) -> GrantedAccess:
+        return GrantedAccess(plan.units, plan.datasets)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from connectors.base import GrantedAccess, InputUnit, SourceError, SourcePlan
 from connectors.retry import RetryPolicy, is_transient, one_line, with_retries
 from schemas.config import FilesSource, Retries
 
@@ -53,31 +54,9 @@ _EXTENSIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-class SourceError(RuntimeError):
-    """A source that cannot be read at all (nothing matches, unreachable, unknown format)."""
-
-
 def format_from_name(path: str) -> str | None:
     name = path.lower()
     return next((fmt for ext, fmt in _EXTENSIONS if name.endswith(ext)), None)
-
-
-@dataclass(frozen=True)
-class InputUnit:
-    """One file, or one byte range ``[start, end)`` of a file, read by one task."""
-
-    source_index: int
-    uri: str  # full URL including the protocol, e.g. file:///data/a.jsonl.gz or s3://bucket/key
-    format: str
-    text_field: str
-    license: str | None
-    retrieved_at: str | None  # ISO-8601 modification time of the object, when the store tells it
-    start: int = 0  # records whose first byte lies in [start, end) belong to this unit
-    end: int | None = None  # None: to the end of the file
-    connector: str = "files"  # the document's `source`
-    provenance: dict[str, str] = field(default_factory=dict, hash=False)  # e.g. publisher, dataset_id
-    storage_options: dict[str, Any] = field(default_factory=dict, hash=False)
-    retries: RetryPolicy = RetryPolicy()
 
 
 def retry_policy(retries: Retries) -> RetryPolicy:
@@ -176,4 +155,11 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
     return units
 
 
-plan = plan_files  # the connector interface: plan(source, source_index) -> list[InputUnit]
+class FilesConnector:
+    """Files need no negotiation: planning lists them, opening hands the same units to the tasks."""
+
+    def plan(self, source: FilesSource, source_index: int) -> SourcePlan:
+        return SourcePlan(source_index, plan_files(source, source_index))
+
+    def open(self, plan: SourcePlan) -> GrantedAccess:
+        return GrantedAccess(plan.units, plan.datasets)

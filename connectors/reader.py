@@ -9,12 +9,13 @@ task is written next to the run's staging area for the conservation check.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from connectors.files import InputUnit
+from connectors.base import InputUnit
 from connectors.formats import RawRecord, read_records
 from schemas.document import (
     CONTENT_SHA256,
@@ -48,16 +49,7 @@ class SourceReader(PipelineStep):
         unit, limit = self.units[rank], self.limits[rank]
         read = 0
         if limit != 0:
-            records = read_records(
-                unit.uri,
-                unit.format,
-                unit.text_field,
-                start=unit.start,
-                end=unit.end,
-                storage_options=unit.storage_options,
-                retries=unit.retries,
-            )
-            for record in records:
+            for record in self._records(unit):
                 yield self._document(unit, record, (rank << ORDER_TASK_SHIFT) | read)
                 read += 1
                 self.stat_update("documents")
@@ -67,6 +59,27 @@ class SourceReader(PipelineStep):
         counts.mkdir(parents=True, exist_ok=True)
         (counts / f"{rank:05d}.json").write_text(
             json.dumps({"uri": unit.uri, "start": unit.start, "documents": read})
+        )
+
+    @staticmethod
+    def _records(unit: InputUnit) -> Iterator[RawRecord]:
+        try:
+            options = unit.read_options()
+        except PermissionError as exc:  # the granted access is not in this task's environment
+            yield RawRecord(
+                locator=str(unit.start),
+                fate=(Status.QUARANTINED, "input:no_access"),
+                extra={"error": str(exc)},
+            )
+            return
+        yield from read_records(
+            unit.read_url,
+            unit.format,
+            unit.text_field,
+            start=unit.start,
+            end=unit.end,
+            storage_options=options,
+            retries=unit.retries,
         )
 
     def _document(self, unit: InputUnit, record: RawRecord, order: int) -> Document:

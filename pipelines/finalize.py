@@ -49,6 +49,8 @@ class RunSummary:
     reasons: Counter[str] = field(default_factory=Counter)
     pii: Counter[str] = field(default_factory=Counter)  # redactions per type in kept documents
     data_rows: int = 0
+    by_dataset: dict[str, Counter[str]] = field(default_factory=dict)  # catalogue / data-space datasets
+    datasets: list[dict[str, Any]] = field(default_factory=list)  # per-dataset decisions (the manifest's run)
 
     def add_ledger(self, table: pa.Table) -> None:
         for row in table.group_by(["lang", "status"]).aggregate([("id", "count")]).to_pylist():
@@ -58,6 +60,9 @@ class RunSummary:
         for row in table.group_by(["reason"]).aggregate([("id", "count")]).to_pylist():
             if row["reason"]:
                 self.reasons[row["reason"]] += row["id_count"]
+        datasets = table.filter(pc.is_valid(table["dataset_id"]))
+        for row in datasets.group_by(["dataset_id", "status"]).aggregate([("id", "count")]).to_pylist():
+            self.by_dataset.setdefault(row["dataset_id"], Counter())[row["status"]] += row["id_count"]
         kept = table.filter(pc.equal(table["status"], str(Status.KEPT)))["pii_counts"].combine_chunks()
         for pii_type in PII_TYPES:
             self.pii[pii_type] += pc.sum(pc.struct_field(kept, pii_type)).as_py() or 0
@@ -71,6 +76,7 @@ class RunSummary:
         summary.reasons = Counter(counts["reasons"])
         summary.pii = Counter(counts["pii_redactions"])
         summary.data_rows = counts.get("data_rows", summary.by_status.get(str(Status.KEPT), 0))
+        summary.by_dataset = {d: Counter(c) for d, c in counts.get("by_dataset", {}).items()}
         return summary
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +87,7 @@ class RunSummary:
             "reasons": dict(sorted(self.reasons.items())),
             "pii_redactions": {t: self.pii.get(t, 0) for t in PII_TYPES},
             "data_rows": self.data_rows,
+            "by_dataset": {d: dict(sorted(c.items())) for d, c in sorted(self.by_dataset.items())},
         }
 
 
@@ -190,6 +197,7 @@ def finalize_run(
             f"the ledger has {kept} kept documents but data/ holds {summary.data_rows} rows"
         )
 
+    run_info = {**run_info, "datasets": [_dataset_entry(d, summary) for d in run_info.get("datasets", [])]}
     manifest = {
         "name": config["name"],
         "run": run_info,
@@ -200,6 +208,12 @@ def finalize_run(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
     return summary
+
+
+def _dataset_entry(report: dict[str, Any], summary: RunSummary) -> dict[str, Any]:
+    """A dataset's planning report with the documents read from it and kept."""
+    counts = summary.by_dataset.get(report["dataset_id"], Counter())
+    return {**report, "documents_in": sum(counts.values()), "documents_kept": counts.get(str(Status.KEPT), 0)}
 
 
 class RunFinalizer(PipelineStep):

@@ -111,6 +111,18 @@ def reasons_table(result: RunResult, top: int = 12) -> Table:
     return table
 
 
+def dataset_lines(result: RunResult) -> list[str]:
+    """One line per catalogue / data-space dataset: the policy decision and what was read from it."""
+    lines = []
+    for entry in result.summary.datasets:
+        if entry["decision"] == "allow":
+            counts = f"{entry.get('documents_in', 0)} documents, {entry.get('documents_kept', 0)} kept"
+            lines.append(f"dataset {entry['dataset_id']}: agreement {entry.get('agreement_id')}, {counts}")
+        else:
+            lines.append(f"dataset {entry['dataset_id']}: {entry['decision']}, not read: {entry['reason']}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     err = Console(stderr=True)
@@ -168,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 1
     console.print(summary_table(result))
+    for line in dataset_lines(result):
+        console.print(line, markup=False, soft_wrap=True)
     if result.summary.reasons:
         console.print(reasons_table(result))
     if any(result.summary.pii.values()):

@@ -13,14 +13,13 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors import dcat, files
-from connectors.files import InputUnit, SourceError
+from connectors.base import DatasetReport, InputUnit, SourceAccess, SourceError, connector
 from pipelines.engines import make_engine
 from pipelines.engines.base import (
     BatchEngine,
@@ -95,18 +94,69 @@ def prepare_output(out: Path, fingerprint: str) -> bool:
     return False
 
 
-# Each connector module plans its kind of source: plan(source, source_index) -> list[InputUnit].
-PLANNERS: dict[str, Callable[[Any, int], list[InputUnit]]] = {"files": files.plan, "dcat": dcat.plan}
+@dataclass
+class OpenedSources:
+    """Every source of a run, planned and opened: the units the tasks read, and what each dataset became."""
+
+    units: list[InputUnit]
+    datasets: list[DatasetReport]
+    accesses: list[SourceAccess]
+
+    @property
+    def held(self) -> bool:
+        """Whether some access must stay open in this process while the tasks read."""
+        return any(access.held for access in self.accesses)
+
+    def attach_logs(self, logs: Path) -> None:
+        for access in self.accesses:
+            access.attach_logs(logs)
+
+    def close(self, succeeded: bool) -> None:
+        """Release every source (complete or terminate transfers); the first failure is raised last."""
+        errors = []
+        for access in self.accesses:
+            try:
+                access.close(succeeded)
+            except Exception as exc:  # one peer's failure must not keep the others open
+                errors.append(exc)
+        self.accesses = []
+        if errors:
+            raise RunError(f"closing a source failed: {errors[0]}")
+
+
+def open_sources(config: PipelineConfig) -> OpenedSources:
+    """Plan and open every source (negotiating where a source needs it) before any task starts.
+
+    A dataset that a source refuses or cannot deliver becomes a report line, and the run goes on
+    with the others; a run that is left with no input at all fails.
+    """
+    accesses: list[SourceAccess] = []
+    try:
+        for index, source in enumerate(config.sources):
+            kind = connector(source.kind)
+            accesses.append(kind.open(kind.plan(source, index)))
+    except BaseException:
+        OpenedSources([], [], accesses).close(False)
+        raise
+    owner: dict[str, int] = {}
+    units = []
+    for unit in (unit for access in accesses for unit in access.units):
+        # a file matched by two sources is read once, as the first source planned it
+        if owner.setdefault(unit.uri, unit.source_index) == unit.source_index:
+            units.append(unit)
+    opened = OpenedSources(units, [d for access in accesses for d in access.datasets], accesses)
+    if not units:
+        opened.close(False)
+        refused = "; ".join(f"{d.dataset_id}: {d.decision} ({d.reason})" for d in opened.datasets)
+        raise SourceError(f"no source yielded any input{': ' + refused if refused else ''}")
+    return opened
 
 
 def plan_units(config: PipelineConfig) -> list[InputUnit]:
-    units = [unit for i, source in enumerate(config.sources) for unit in PLANNERS[source.kind](source, i)]
-    owner: dict[str, int] = {}
-    unique = []
-    for unit in units:  # a file matched by two sources is read once, as the first source planned it
-        if owner.setdefault(unit.uri, unit.source_index) == unit.source_index:
-            unique.append(unit)
-    return unique
+    """The input units of a config whose sources need no negotiation (files, catalogues)."""
+    opened = open_sources(config)
+    opened.close(True)
+    return opened.units
 
 
 @dataclass
@@ -119,14 +169,22 @@ class SubmittedRun:
 
 @dataclass
 class PlannedRun:
-    """A run ready for an engine: its phases, and the engine that runs them."""
+    """A run ready for an engine: its phases, the engine that runs them, and the opened sources.
+
+    The sources stay open (transfers running, tokens in this process's environment) until
+    :meth:`close`; a driver closes its run when the phases it ran are over.
+    """
 
     output: Path
     phases: list[Phase]
     engine: Engine
+    sources: OpenedSources
 
     def phase_names(self) -> list[str]:
         return [phase.name for phase in self.phases]
+
+    def close(self, succeeded: bool) -> None:
+        self.sources.close(succeeded)
 
 
 def run_pipeline(
@@ -140,7 +198,12 @@ def run_pipeline(
     """Run ``config`` into ``output`` and wait for it; a relaunch resumes an unfinished run."""
     started = time.monotonic()
     run = plan_run(config, output, workers, limit, engine_kind)
-    run_phases(run, run.phase_names(), progress)
+    succeeded = False
+    try:
+        run_phases(run, run.phase_names(), progress)
+        succeeded = True
+    finally:
+        run.close(succeeded)
     return RunResult(output=run.output, summary=read_summary(run.output), seconds=time.monotonic() - started)
 
 
@@ -153,14 +216,24 @@ def submit_pipeline(
 ) -> SubmittedRun:
     """Hand the run's phases to a batch engine and return without waiting (``--detach``)."""
     run = plan_run(config, output, workers, limit, engine_kind)
-    if not isinstance(run.engine, BatchEngine):
-        raise RunError(
-            f"the {run.engine.name} engine runs in this process and cannot detach; use --engine slurm"
-        )
     try:
-        jobs = run.engine.submit(run.phases, run.output / "logs")
-    except PhaseFailed as exc:
-        raise RunError(str(exc)) from exc
+        if run.sources.held:
+            raise RunError(
+                "a source holds a transfer open while the tasks read (kind: dsp); "
+                "run without --detach so that this process can complete it"
+            )
+        if not isinstance(run.engine, BatchEngine):
+            raise RunError(
+                f"the {run.engine.name} engine runs in this process and cannot detach; use --engine slurm"
+            )
+        try:
+            jobs = run.engine.submit(run.phases, run.output / "logs")
+        except PhaseFailed as exc:
+            raise RunError(str(exc)) from exc
+    except BaseException:
+        run.close(False)
+        raise
+    run.close(True)
     return SubmittedRun(output=run.output, jobs=jobs)
 
 
@@ -179,22 +252,41 @@ def plan_run(
     unfinished run of the same plan or starts a new one.
     """
     output = output.resolve()
-    try:
-        units = plan_units(config)
-    except SourceError as exc:
-        raise RunError(str(exc)) from None
-    fingerprint = plan_fingerprint(config, units, limit)
-    resumed = prepare_output(output, fingerprint) if fresh else True
-    plan = _read_plan(output)
-    if plan is None or plan["fingerprint"] != fingerprint:
-        raise RunError(f"{output} holds no planned run of this config and input (plan it first)")
-    started_unix = plan["started_unix"]
     engine_kind = engine_kind or config.engine.kind
     workers = workers or config.engine.workers
     try:
         engine = make_engine(engine_kind, workers, config.engine)
     except EngineUnavailable as exc:
         raise RunError(str(exc)) from None
+    try:
+        sources = open_sources(config)
+    except SourceError as exc:
+        raise RunError(str(exc)) from None
+    try:
+        return _plan_opened(config, output, sources, engine, engine_kind, workers, limit, fresh)
+    except BaseException:
+        sources.close(False)
+        raise
+
+
+def _plan_opened(
+    config: PipelineConfig,
+    output: Path,
+    sources: OpenedSources,
+    engine: Engine,
+    engine_kind: str,
+    workers: int,
+    limit: int | None,
+    fresh: bool,
+) -> PlannedRun:
+    units = sources.units
+    fingerprint = plan_fingerprint(config, units, limit)
+    resumed = prepare_output(output, fingerprint) if fresh else True
+    plan = _read_plan(output)
+    if plan is None or plan["fingerprint"] != fingerprint:
+        raise RunError(f"{output} holds no planned run of this config and input (plan it first)")
+    started_unix = plan["started_unix"]
+    sources.attach_logs(output / "logs")
     run_info = {
         "engine": engine_kind,
         "workers": workers,
@@ -203,9 +295,10 @@ def plan_run(
         "resumed": resumed,
         "started_at": datetime.fromtimestamp(started_unix, UTC).replace(microsecond=0).isoformat(),
         "inputs": list(dict.fromkeys(unit.uri for unit in units)),  # a split file once
+        "datasets": [report.to_json() for report in sources.datasets],
     }
     phases = plan_phases(config, units, output, limit, run_info, started_unix)
-    return PlannedRun(output=output, phases=phases, engine=engine)
+    return PlannedRun(output=output, phases=phases, engine=engine, sources=sources)
 
 
 def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | None = None) -> None:
@@ -234,7 +327,9 @@ def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | 
 def read_summary(output: Path) -> RunSummary:
     """The finished run's summary, from its manifest."""
     manifest = json.loads((output / "manifest.json").read_text())
-    return RunSummary.from_json(manifest["counts"])
+    summary = RunSummary.from_json(manifest["counts"])
+    summary.datasets = manifest["run"].get("datasets", [])
+    return summary
 
 
 def _read_plan(output: Path) -> dict[str, Any] | None:

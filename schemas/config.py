@@ -104,7 +104,49 @@ class DcatSource(_Strict):
     split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
 
 
-Source = Annotated[FilesSource | DcatSource, Field(discriminator="kind")]
+class DspUsage(_Strict):
+    """What the run does with a data space's data; ODRL policies are judged against it (fail closed)."""
+
+    actions: Annotated[list[str], Field(min_length=1)] = ["tdm:mine"]  # `use` in a policy covers any action
+    purposes: Annotated[list[str], Field(min_length=1)] = ["ai-training", "tdm"]
+    locations: Annotated[list[str], Field(min_length=1)] = ["DE", "EU", "EEA"]  # where processing happens
+
+
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class DspSource(_Strict):
+    """Datasets of a Dataspace Protocol 2025-1 provider, each read under a contract agreement."""
+
+    kind: Literal["dsp"]
+    endpoint: Annotated[str, Field(pattern=r"^https?://")]  # where /.well-known/dspace-version lives
+    dataset: str | None = None  # one dataset id from the provider's catalog ...
+    datasets: Literal["all"] | Annotated[list[str], Field(min_length=1)] | None = None  # ... or several / all
+    participant_id: str | None = None  # our participant id in the data space (the agreement's assignee)
+    # Environment variable holding the `Authorization` value for the provider's endpoints (never inline).
+    token_env: Annotated[str, Field(pattern=_ENV_NAME)] | None = None
+    # Our callback endpoints: the local listener (host:port; port 0 = a free port) and, when the provider
+    # reaches us through another address (a gateway, a public name), that address.
+    callback_listen: Annotated[str, Field(pattern=r"^[^\s:]+:\d{1,5}$")] = "127.0.0.1:0"
+    callback_address: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    usage: DspUsage = DspUsage()
+    format: Format | None = None  # reader format of a data address that serves one file of unknown type
+    text_field: str = "text"
+    license: str | None = None  # licence of records whose dataset names none
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0  # one HTTP request
+    negotiation_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0  # waiting for the provider
+    tls_verify: bool | str = True  # False only for a test peer; a path names a CA bundle
+    retries: Retries = Retries(attempts=3, initial_delay_s=0.2, max_delay_s=5.0)
+    split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> DspSource:
+        if (self.dataset is None) == (self.datasets is None):
+            raise ValueError("set exactly one of `dataset` (one id) or `datasets` (a list of ids, or `all`)")
+        return self
+
+
+Source = Annotated[FilesSource | DcatSource | DspSource, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------- stages

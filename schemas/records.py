@@ -29,6 +29,7 @@ DATA_SCHEMA = pa.schema(
         # provenance from catalogue sources (null for plain files)
         pa.field("publisher", pa.string()),
         pa.field("dataset_id", pa.string()),
+        pa.field("policy", pa.string()),  # DSP: the usage-policy decision and the agreed offer's id
         # stage annotations
         pa.field("content_sha256", pa.string()),
         pa.field("pii_counts", PII_COUNTS_TYPE),
@@ -48,6 +49,8 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("n_chars", pa.int64()),
         pa.field("shard", pa.string()),
         pa.field("pii_counts", PII_COUNTS_TYPE),  # redactions per type (extends the contract's columns)
+        pa.field("dataset_id", pa.string()),  # catalogue / data-space dataset the record came from
+        pa.field("agreement_id", pa.string()),  # the DSP contract agreement it was read under
     ]
 )
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from loopback import LoopbackServer
 
-from connectors.dcat import plan, resource_format
+from connectors.dcat import plan_catalogue, resource_format
 from connectors.files import SourceError
 from connectors.reader import SourceReader
 from pipelines.runner import RunError, run_pipeline
@@ -142,7 +142,7 @@ def searches(server: LoopbackServer) -> list[str]:
 
 
 def test_harvest_pages_and_selects_by_format_and_licence(catalogue):
-    units = plan(source(catalogue), 0)
+    units = plan_catalogue(source(catalogue), 0)
     assert len(searches(catalogue)) == 3  # 5 datasets, 2 per page
     assert all("rows=2" in r for r in searches(catalogue))
     assert [r.split("start=")[1].split("&")[0] for r in searches(catalogue)] == ["0", "2", "4"]
@@ -161,13 +161,13 @@ def test_harvest_pages_and_selects_by_format_and_licence(catalogue):
 
 
 def test_max_datasets_and_licence_free_selection(catalogue):
-    units = plan(source(catalogue, max_datasets=4, rows=3, licenses=None, formats=["jsonl"]), 0)
+    units = plan_catalogue(source(catalogue, max_datasets=4, rows=3, licenses=None, formats=["jsonl"]), 0)
     assert len(searches(catalogue)) == 2 and "rows=1" in searches(catalogue)[-1]
     assert [u.uri.rsplit("/", 1)[1] for u in units] == ["reden.jsonl", "closed.jsonl"]
 
 
 def test_documents_carry_licence_publisher_and_dataset(catalogue, tmp_path):
-    units = plan(source(catalogue), 0)
+    units = plan_catalogue(source(catalogue), 0)
     reader = SourceReader(units, [None] * len(units), str(tmp_path / "counts"))
     docs = [doc for rank in range(len(units)) for doc in reader.run(rank=rank)]
     by_text = {d.text: d.metadata for d in docs}
@@ -206,7 +206,7 @@ def test_dcat_run_ledger_and_data(catalogue, tmp_path):
 
 def test_empty_selection_and_dead_catalogue_are_clear_errors(catalogue):
     with pytest.raises(SourceError, match=r"sources\[0\]: none of the 5 datasets .* allowed format \(arc\)"):
-        plan(source(catalogue, formats=["arc"]), 0)
+        plan_catalogue(source(catalogue, formats=["arc"]), 0)
     catalogue.fail_first[API] = 100
     fast = {"attempts": 2, "initial_delay_s": 0.01, "max_delay_s": 0.01}
     config = parse_config(

@@ -189,3 +189,43 @@ def test_sbatch_settings_cannot_carry_shell_syntax(settings: dict, message: str)
                 "engine": {"kind": "slurm", "slurm": settings},
             }
         )
+
+
+def test_dsp_source_on_slurm_reads_with_the_transfer_token(slurm, tmp_path: Path) -> None:
+    """Slurm tasks read a DSP data address with the token the driver holds: it reaches them through the
+    job environment, never through a file."""
+    from connectors.dsp.provider import DspProvider
+    from schemas.provider import parse_provider_config
+
+    dataset = "urn:jaif:test:news"
+    provider_config = {
+        "participant_id": "urn:example:test-provider",
+        "datasets": [
+            {
+                "id": dataset,
+                "url": str(REPO / "samples" / "corpus" / "news.jsonl.gz"),
+                "policy": {"permission": [{"action": "use"}]},
+            }
+        ],
+    }
+    with DspProvider(parse_provider_config(provider_config)) as provider:
+        config = parse_config(
+            {
+                "name": "dsp-slurm",
+                "sources": [{"kind": "dsp", "endpoint": provider.url, "dataset": dataset}],
+                "stages": [
+                    {"kind": "normalize"},
+                    {"kind": "language", "languages": ["de", "hu", "nl", "en"]},
+                ],
+                "engine": {"kind": "slurm", "workers": 2, "slurm": {"poll_s": 0.5}},
+            }
+        )
+        result = run_pipeline(config, tmp_path / "out")
+    assert result.summary.inputs > 0
+    assert result.summary.reasons.get("input:unreadable_file", 0) == 0
+    assert result.summary.reasons.get("input:no_access", 0) == 0
+    [entry] = result.summary.datasets
+    assert entry["documents_in"] == result.summary.inputs and entry["agreement_id"]
+    for path in (tmp_path / "out" / "logs").rglob("*"):
+        if path.is_file():
+            assert "Bearer " not in path.read_text(errors="replace"), path

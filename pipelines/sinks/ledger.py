@@ -17,7 +17,18 @@ from datatrove.pipeline.base import PipelineStep
 from pipelines.sinks.batches import BatchedParquetFile
 from pipelines.sinks.shards import SHARD
 from pipelines.sinks.staging import pii_counts_row
-from schemas.document import DUPLICATE_OF, LANG, LANG_SCORE, PII_COUNTS, REASON, SOURCE_URI, STATUS, Status
+from schemas.document import (
+    AGREEMENT_ID,
+    DATASET_ID,
+    DUPLICATE_OF,
+    LANG,
+    LANG_SCORE,
+    PII_COUNTS,
+    REASON,
+    SOURCE_URI,
+    STATUS,
+    Status,
+)
 from schemas.records import LEDGER_SCHEMA
 
 BATCH_ROWS = 8192
@@ -37,6 +48,8 @@ def ledger_row(doc: Document) -> dict[str, Any]:
         "n_chars": len(doc.text),
         "shard": meta.get(SHARD) if status == Status.KEPT else None,
         "pii_counts": pii_counts_row(meta.get(PII_COUNTS)),
+        "dataset_id": meta.get(DATASET_ID),
+        "agreement_id": meta.get(AGREEMENT_ID),
     }
 
 

@@ -151,6 +151,7 @@ WEBDATASET_METADATA = (
     "retrieved_at",
     "publisher",
     "dataset_id",
+    "policy",
     "content_sha256",
     "pii_counts",
 )

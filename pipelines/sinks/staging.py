@@ -32,6 +32,7 @@ from schemas.document import (
     MINHASH,
     ORDER,
     PII_COUNTS,
+    POLICY,
     PUBLISHER,
     REASON,
     RETRIEVED_AT,
@@ -57,6 +58,7 @@ _DATA_COLUMNS = {
     "retrieved_at": RETRIEVED_AT,
     "publisher": PUBLISHER,
     "dataset_id": DATASET_ID,
+    "policy": POLICY,
     "content_sha256": CONTENT_SHA256,
     "pii_counts": PII_COUNTS,
 }

@@ -1,0 +1,1 @@
+"""Dataspace Protocol 2025-1: consumer, provider and ODRL usage-policy evaluation."""
