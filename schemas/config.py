@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,6 +20,9 @@ PII_TYPES = ("email", "ip", "phone", "iban", "national_id")
 PiiType = Literal["email", "ip", "phone", "iban", "national_id"]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -383,30 +386,38 @@ def _describe(error: dict[str, Any], data: Any) -> str:
     return f"{path}: {error['msg']}"
 
 
-def parse_config(data: Any, origin: str = "config") -> PipelineConfig:
-    """Validate an already-loaded mapping; raise :class:`ConfigError` naming every bad key path."""
+def parse_model(model: type[M], data: Any, origin: str) -> M:
+    """Validate a loaded mapping as ``model``; raise :class:`ConfigError` naming every bad key path."""
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return PipelineConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(_describe(e, data) for e in exc.errors())
         raise ConfigError(f"{origin}: {problems}") from None
 
 
-def load_config(path: str | Path) -> PipelineConfig:
-    """Read a YAML/JSON config file."""
-    path = Path(path)
+def read_yaml(path: Path, what: str = "config") -> Any:
+    """The content of a YAML (or JSON) file; :class:`ConfigError` when it cannot be read or parsed."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{what} file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from None
+        raise ConfigError(f"cannot read {what} {path}: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_config(data, origin=str(path))
+
+
+def parse_config(data: Any, origin: str = "config") -> PipelineConfig:
+    """Validate an already-loaded mapping; raise :class:`ConfigError` naming every bad key path."""
+    return parse_model(PipelineConfig, data, origin)
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read a YAML/JSON config file."""
+    return parse_config(read_yaml(Path(path)), origin=str(path))

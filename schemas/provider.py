@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from schemas.config import ConfigError, Format, _describe, _Strict
+from schemas.config import Format, _Strict, parse_model, read_yaml
 
 RULE_KEYS = ("permission", "prohibition", "obligation")
 
@@ -103,28 +102,9 @@ class ProviderConfig(_Strict):
 
 def parse_provider_config(data: Any, origin: str = "provider config") -> ProviderConfig:
     """Validate an already-loaded mapping; raise :class:`ConfigError` naming every bad key path."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
-    try:
-        return ProviderConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(_describe(e, data) for e in exc.errors())
-        raise ConfigError(f"{origin}: {problems}") from None
+    return parse_model(ProviderConfig, data, origin)
 
 
 def load_provider_config(path: str | Path) -> ProviderConfig:
     """Read a YAML/JSON provider config file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"provider config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read provider config {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_provider_config(data, origin=str(path))
+    return parse_provider_config(read_yaml(Path(path), "provider config"), origin=str(path))

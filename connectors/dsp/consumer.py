@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,6 @@ from connectors.dsp.http import (
     UnsafeAddress,
     check_data_address,
     link_next,
-    redact,
 )
 from connectors.dsp.odrl import PolicyDecision, UsageContext, evaluate, policy_difference
 from connectors.dsp.protocol import (
@@ -86,6 +85,21 @@ _MEDIA_FORMATS = {
     "text/plain": "text",
     "text/csv": "csv",
     "application/warc": "warc",
+}
+
+
+# Our callback endpoints (under the callback address): path tail -> the message the provider sends there.
+NEGOTIATION_CALLBACKS = {
+    "offers": "ContractOfferMessage",
+    "agreement": "ContractAgreementMessage",
+    "events": "ContractNegotiationEventMessage",
+    "termination": "ContractNegotiationTerminationMessage",
+}
+TRANSFER_CALLBACKS = {
+    "start": "TransferStartMessage",
+    "suspension": "TransferSuspensionMessage",
+    "completion": "TransferCompletionMessage",
+    "termination": "TransferTerminationMessage",
 }
 
 
@@ -617,80 +631,30 @@ class DspSession:
         host, port = self.source.callback_listen.rsplit(":", 1)
         server = JsonServer(host, int(port), self.transcript, name="dsp-consumer-callbacks")
         path = urlsplit(self.source.callback_address).path.rstrip("/") if self.source.callback_address else ""
-        negotiation = (
-            "ContractOfferMessage",
-            "ContractAgreementMessage",
-            "ContractNegotiationEventMessage",
-            "ContractNegotiationTerminationMessage",
-        )
-        for route in ("offers", "agreement", "events", "termination"):
+        for tail, type_ in NEGOTIATION_CALLBACKS.items():
             server.route(
-                "POST", f"{path}/negotiations/{{pid}}/{route}", self._negotiation_callback(negotiation)
+                "POST", f"{path}/negotiations/{{pid}}/{tail}", self._callback(self.negotiations, type_)
             )
         server.route("POST", f"{path}/negotiations/offers", self._unsolicited_offer)
-        transfer = (
-            "TransferStartMessage",
-            "TransferSuspensionMessage",
-            "TransferCompletionMessage",
-            "TransferTerminationMessage",
-        )
-        for route in ("start", "suspension", "completion", "termination"):
-            server.route(
-                "POST",
-                f"{path}/transfers/{{pid}}/{route}",
-                self._transfer_callback(transfer),
-                error_type="TransferError",
-            )
+        for tail, type_ in TRANSFER_CALLBACKS.items():
+            handler = self._callback(self.transfers, type_)
+            server.route("POST", f"{path}/transfers/{{pid}}/{tail}", handler, error_type="TransferError")
         return server.start()
 
-    def _negotiation_callback(self, types: tuple[str, ...]):  # noqa: ANN202 - a route handler
-        def handle(request: Request) -> Response:
-            msg, process = self._incoming(request, types, self.negotiations)
-            expected = {
-                "offers": "ContractOfferMessage",
-                "agreement": "ContractAgreementMessage",
-                "events": "ContractNegotiationEventMessage",
-                "termination": "ContractNegotiationTerminationMessage",
-            }[request.path.rsplit("/", 1)[-1]]
-            if msg["@type"] != expected:
-                raise MessageError(f"{msg['@type']} does not belong at {request.path}")
-            data: dict[str, Any] = {}
-            if "offer" in msg:
-                data["offer"] = msg["offer"]
-            if "agreement" in msg:
-                data["agreement"] = msg["agreement"]
-            if "reason" in msg:
-                data["reason"] = msg["reason"]
-            self.negotiations.advance(process.local_pid, kind(msg), **data)
-            return Response(200)
+    def _callback(self, table: ProcessTable, type_: str) -> Callable[[Request], Response]:
+        """The handler of one callback endpoint: a ``type_`` message from the provider moves its process."""
 
-        return handle
-
-    def _transfer_callback(self, types: tuple[str, ...]):  # noqa: ANN202 - a route handler
         def handle(request: Request) -> Response:
-            msg, process = self._incoming(request, types, self.transfers)
-            expected = {
-                "start": "TransferStartMessage",
-                "suspension": "TransferSuspensionMessage",
-                "completion": "TransferCompletionMessage",
-                "termination": "TransferTerminationMessage",
-            }[request.path.rsplit("/", 1)[-1]]
-            if msg["@type"] != expected:
-                raise MessageError(f"{msg['@type']} does not belong at {request.path}")
-            data: dict[str, Any] = {}
-            if msg["@type"] == "TransferStartMessage" and process.state is TransferState.REQUESTED:
+            msg, process = self._incoming(request, (type_,), table)
+            data = {key: msg[key] for key in ("offer", "agreement", "reason") if key in msg}
+            if type_ == "TransferStartMessage" and process.state is TransferState.REQUESTED:
                 if not isinstance(msg.get("dataAddress"), Mapping):
                     raise MessageError("a TransferStartMessage for HTTP pull must carry a dataAddress")
                 data["dataAddress"] = msg["dataAddress"]
-            if "reason" in msg:
-                data["reason"] = msg["reason"]
-            self.transfers.advance(process.local_pid, kind(msg), **data)
-            if msg["@type"] in ("TransferSuspensionMessage", "TransferTerminationMessage"):
+            table.advance(process.local_pid, kind(msg), **data)
+            if type_ in ("TransferSuspensionMessage", "TransferTerminationMessage"):
                 log.warning(
-                    "the provider %s transfer %s: %s",
-                    "suspended" if "Suspension" in msg["@type"] else "terminated",
-                    process.local_pid,
-                    redact(msg.get("reason")),
+                    "the provider sent %s for transfer %s: %s", type_, process.local_pid, msg.get("reason")
                 )
             return Response(200)
 

@@ -473,32 +473,33 @@ def _atomic(node: Mapping[str, Any], judge: _Judge) -> _Verdict:
     return check(operator, [_scalar(value) for value in right], judge)
 
 
-def _purpose(operator: str, right: list[Any], judge: _Judge) -> _Verdict:
-    description = f"purpose {operator} {_show(right)}"
+def _membership(
+    name: str, operator: str, right: list[Any], ours: frozenset[str], key: Callable[[str], str], what: str
+) -> _Verdict:
+    """A constraint that names a set of values (purposes, places) and compares ours with it.
+
+    Our values name one activity or place in several vocabularies, so one match suffices for the
+    inclusive operators, and none may match for the exclusive ones.
+    """
+    description = f"{name} {operator} {_show(right)}"
     if not all(isinstance(value, str) for value in right):
         return _Verdict(None, f"constraint {description}: rightOperand not understood")
-    if not judge.purposes:
-        return _Verdict(None, f"constraint {description}: the usage context names no purpose")
-    allowed = {_token(value) for value in right}
-    if operator in _INCLUSIVE:  # our purposes name one activity in several vocabularies: one match suffices
-        return _met(bool(judge.purposes & allowed), description)
+    if not ours:
+        return _Verdict(None, f"constraint {description}: the usage context names no {what}")
+    values = {key(value) for value in right}
+    if operator in _INCLUSIVE:
+        return _met(bool(ours & values), description)
     if operator in _EXCLUSIVE:
-        return _met(not judge.purposes & allowed, description)
-    return _Verdict(None, f"constraint {description}: operator '{operator}' not understood for purpose")
+        return _met(not ours & values, description)
+    return _Verdict(None, f"constraint {description}: operator '{operator}' not understood for {name}")
+
+
+def _purpose(operator: str, right: list[Any], judge: _Judge) -> _Verdict:
+    return _membership("purpose", operator, right, judge.purposes, _token, "purpose")
 
 
 def _spatial(operator: str, right: list[Any], judge: _Judge) -> _Verdict:
-    description = f"spatial {operator} {_show(right)}"
-    if not all(isinstance(value, str) for value in right):
-        return _Verdict(None, f"constraint {description}: rightOperand not understood")
-    if not judge.locations:
-        return _Verdict(None, f"constraint {description}: the usage context names no location")
-    places = {_place(value) for value in right}
-    if operator in _INCLUSIVE:
-        return _met(bool(judge.locations & places), description)
-    if operator in _EXCLUSIVE:
-        return _met(not judge.locations & places, description)
-    return _Verdict(None, f"constraint {description}: operator '{operator}' not understood for spatial")
+    return _membership("spatial", operator, right, judge.locations, _place, "location")
 
 
 def _date_time(operator: str, right: list[Any], judge: _Judge) -> _Verdict:

@@ -268,6 +268,13 @@ def _assignee(offer: Mapping[str, Any]) -> str:
     return value if isinstance(value, str) and value else ANONYMOUS_CONSUMER
 
 
+def _process_body(type_: str, process: Process) -> dict[str, Any]:
+    """A ``ContractNegotiation`` / ``TransferProcess`` answer: both ids and the provider's state."""
+    return message(
+        type_, providerPid=process.local_pid, consumerPid=process.peer_pid, state=str(process.state)
+    )
+
+
 def _timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -522,12 +529,7 @@ class DspProvider:
 
     @staticmethod
     def _negotiation_body(process: Process) -> dict[str, Any]:
-        return message(
-            "ContractNegotiation",
-            providerPid=process.local_pid,
-            consumerPid=process.peer_pid,
-            state=str(process.state),
-        )
+        return _process_body("ContractNegotiation", process)
 
     @staticmethod
     def _requested_offer(msg: Mapping[str, Any]) -> dict[str, Any]:
@@ -676,12 +678,7 @@ class DspProvider:
 
     @staticmethod
     def _transfer_body(process: Process) -> dict[str, Any]:
-        return message(
-            "TransferProcess",
-            providerPid=process.local_pid,
-            consumerPid=process.peer_pid,
-            state=str(process.state),
-        )
+        return _process_body("TransferProcess", process)
 
     def _finalized_dataset(self, agreement_id: str) -> str:
         """The dataset of a finalized agreement this provider made; refuse any other agreement id."""
