@@ -99,6 +99,15 @@ def finish_negotiation(provider: ScriptedProvider, pid: str, callback: str) -> N
     assert finalized == 200
 
 
+def agree(provider: ScriptedProvider, pid: str, callback: str) -> None:
+    """From REQUESTED: the provider agrees, the consumer verifies, the provider finalizes."""
+    status = provider.send(
+        callback, f"negotiations/{pid}/agreement", "ContractAgreementMessage", pid, agreement=agreement()
+    )
+    assert status == 200
+    finish_negotiation(provider, pid, callback)
+
+
 def start_transfer(provider: ScriptedProvider, callback: str, **address: Any) -> str:
     path, request = provider.next()
     assert path == "/dsp/transfers/request"
@@ -295,10 +304,7 @@ def test_invalid_message_while_requested_gets_400_and_no_transfer(
 def test_provider_terminates_the_transfer_before_it_starts(provider: ScriptedProvider) -> None:
     run = ConsumerRun(dsp_source(provider.url))
     pid, callback = contract_request(provider)
-    provider.send(
-        callback, f"negotiations/{pid}/agreement", "ContractAgreementMessage", pid, agreement=agreement()
-    )
-    finish_negotiation(provider, pid, callback)
+    agree(provider, pid, callback)
     _, request = provider.next()
     transfer = request["consumerPid"]
     assert (
@@ -326,10 +332,7 @@ def test_unsafe_data_address_is_refused_and_the_transfer_terminated(
 ) -> None:
     run = ConsumerRun(dsp_source(provider.url))
     pid, callback = contract_request(provider)
-    provider.send(
-        callback, f"negotiations/{pid}/agreement", "ContractAgreementMessage", pid, agreement=agreement()
-    )
-    finish_negotiation(provider, pid, callback)
+    agree(provider, pid, callback)
     start_transfer(provider, callback, endpoint=endpoint)
     path, _ = provider.next()
     assert path == f"/dsp/transfers/{provider.transfer_pid}/termination"
@@ -341,10 +344,7 @@ def test_unsafe_data_address_is_refused_and_the_transfer_terminated(
 def test_a_data_address_that_redirects_is_refused(provider: ScriptedProvider) -> None:
     run = ConsumerRun(dsp_source(provider.url))
     pid, callback = contract_request(provider)
-    provider.send(
-        callback, f"negotiations/{pid}/agreement", "ContractAgreementMessage", pid, agreement=agreement()
-    )
-    finish_negotiation(provider, pid, callback)
+    agree(provider, pid, callback)
     start_transfer(provider, callback, endpoint=f"{provider.url}/redirect")
     path, termination = provider.next()
     assert path == f"/dsp/transfers/{provider.transfer_pid}/termination"
