@@ -302,12 +302,77 @@ class EngineConfig(_Strict):
     beam: BeamSettings = BeamSettings()
 
 
+# ---------------------------------------------------------------- gate, documentation, publishing
+
+
+class ValidationConfig(_Strict):
+    """The Great Expectations gate over the data shards and the ledger, after the run is written."""
+
+    enabled: bool = True
+    fail_run: bool = True  # a failing suite fails the run (exit 1) and blocks publishing
+    min_chars: Annotated[int, Field(ge=1)] = 1  # bounds on the length of a kept document's text
+    max_chars: Annotated[int, Field(ge=1)] = 10_000_000
+    data_docs: bool = True  # GX's HTML Data Docs beside the JSON results
+
+
+class About(_Strict):
+    """What the run cannot know by itself: for the dataset card and the EU AI Act training-content summary."""
+
+    title: str | None = None
+    description: str | None = None
+    license: str | None = None  # the curated dataset's licence (SPDX id); default: from the sources
+    provider: str | None = None  # provider of the general-purpose AI model trained on it
+    model: str | None = None  # the model (name and version) the summary is for
+    contact: str | None = None
+
+
+class LineageConfig(_Strict):
+    """OpenLineage run events: always written to OUT/lineage/, also sent when `url` is set."""
+
+    namespace: str = "jaif"
+    url: Annotated[str, Field(pattern=r"^https?://")] | None = None  # an OpenLineage HTTP endpoint
+    api_key_env: Annotated[str, Field(pattern=_ENV_NAME)] | None = None  # env var with its API key
+
+
+class HubPublish(_Strict):
+    """Publish to a Hugging Face Hub dataset repository (one commit; the token from the environment)."""
+
+    kind: Literal["hub"]
+    repo_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    token_env: Annotated[str, Field(pattern=_ENV_NAME)] = "HF_TOKEN"
+    private: bool = True
+    revision: str | None = None  # branch to commit to (created when missing); default: the main branch
+    endpoint: Annotated[str, Field(pattern=r"^https?://")] | None = None  # a Hub other than huggingface.co
+    include_ledger: bool = False
+
+
+class FsspecPublish(_Strict):
+    """Publish to any fsspec URL (``s3://bucket/prefix``, a folder), atomically: a marker is written last."""
+
+    kind: Literal["fsspec"]
+    url: Annotated[str, Field(min_length=1)]
+    storage_options: dict[str, Any] = {}
+    include_ledger: bool = True
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_secrets(cls, options: dict[str, Any]) -> dict[str, Any]:
+        return FilesSource._no_secrets(options)
+
+
+Publish = Annotated[HubPublish | FsspecPublish, Field(discriminator="kind")]
+
+
 class PipelineConfig(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=128)]
     sources: Annotated[list[Source], Field(min_length=1)]
     stages: list[Stage] = []
     outputs: Outputs = Outputs()
     engine: EngineConfig = EngineConfig()
+    validation: ValidationConfig = ValidationConfig()
+    about: About = About()
+    lineage: LineageConfig = LineageConfig()
+    publish: Publish | None = None
 
     @field_validator("stages")
     @classmethod
