@@ -50,6 +50,7 @@ class InputUnit:
     retries: RetryPolicy = RetryPolicy()
     location: str | None = None  # where the bytes are read when that is not `uri` (a DSP data address)
     credential_env: str | None = None  # environment variable with the `Authorization` value for `location`
+    id_field: str = "id"  # the field holding a record's own id (JSONL, Parquet, CSV)
 
     @property
     def read_url(self) -> str:

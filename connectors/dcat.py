@@ -146,6 +146,7 @@ def plan_catalogue(source: DcatSource, source_index: int) -> list[InputUnit]:
                 uri=url,
                 format=fmt,
                 text_field=source.text_field,
+                id_field=source.id_field,
                 license=license_id or license_title,
                 retrieved_at=_iso(resource.get("last_modified") or dataset.get("metadata_modified")),
                 connector="dcat",

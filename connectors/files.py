@@ -141,6 +141,7 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
             uri=_full_uri(fs, path_),
             format=fmt,
             text_field=source.text_field,
+            id_field=source.id_field,
             license=source.license,
             retrieved_at=_modified(info),
             storage_options=dict(source.storage_options),

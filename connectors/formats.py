@@ -24,7 +24,7 @@ import orjson
 import pyarrow.parquet as pq
 
 from connectors.retry import RetryPolicy, one_line, with_retries
-from schemas.document import Status
+from schemas.document import EVIDENCE, Status
 
 # HTTP headers kept with a web record: what opt-out checks and auditors need.
 KEPT_HTTP_HEADERS = (
@@ -40,6 +40,14 @@ _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<!--)", re.I)
 
 
+@dataclass(frozen=True)
+class RecordFields:
+    """Which field of a JSON object or a Parquet / CSV row holds the text and the record's own id."""
+
+    text: str = "text"
+    id: str = "id"
+
+
 @dataclass
 class RawRecord:
     locator: str  # position inside the file (byte offset, row); with the file URI it makes the id
@@ -49,6 +57,7 @@ class RawRecord:
     license: str | None = None
     retrieved_at: str | None = None
     content_sha256: str | None = None
+    source_id: str | None = None  # the record's own id (id field, WARC-Record-ID)
     extra: dict[str, Any] = field(default_factory=dict)
     fate: tuple[Status, str] | None = None  # set when the record cannot be curated
 
@@ -57,25 +66,36 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _quarantine(locator: str, reason: str, **extra: Any) -> RawRecord:
-    return RawRecord(locator=locator, fate=(Status.QUARANTINED, reason), extra=extra)
+def _quarantine(locator: str, reason: str, source_id: str | None = None, **evidence: Any) -> RawRecord:
+    extra = {EVIDENCE: evidence} if evidence else {}
+    return RawRecord(locator=locator, fate=(Status.QUARANTINED, reason), source_id=source_id, extra=extra)
 
 
-def _text_record(locator: str, text: Any, fields: dict[str, Any], payload: bytes | None = None) -> RawRecord:
+def _record_id(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return _str_or_none(str(value))
+
+
+def _text_record(
+    locator: str, row: dict[str, Any], fields: RecordFields, payload: bytes | None = None
+) -> RawRecord:
+    text, source_id = row.get(fields.text), _record_id(row.get(fields.id))
     if text is None:
-        return _quarantine(locator, "input:missing_text")
+        return _quarantine(locator, "input:missing_text", source_id)
     if not isinstance(text, str):
-        return _quarantine(locator, "input:text_not_a_string")
+        return _quarantine(locator, "input:text_not_a_string", source_id)
     try:
         encoded = text.encode("utf-8") if payload is None else payload
     except UnicodeEncodeError:
-        return _quarantine(locator, "input:invalid_unicode")  # lone surrogates from JSON escapes
+        return _quarantine(locator, "input:invalid_unicode", source_id)  # lone surrogates from JSON escapes
     record = RawRecord(
         locator=locator,
         text=text,
-        url=_str_or_none(fields.get("url")),
-        license=_str_or_none(fields.get("license")),
+        url=_str_or_none(row.get("url")),
+        license=_str_or_none(row.get("license")),
         content_sha256=sha256_hex(encoded),
+        source_id=source_id,
     )
     if not text or text.isspace():  # as `not text.strip()`, without copying the text
         record.fate = (Status.QUARANTINED, "input:empty_text")
@@ -106,7 +126,7 @@ def _read_failure(exc: BaseException) -> str:
 
 
 def read_jsonl(
-    stream: IO[bytes], text_field: str, start: int = 0, end: int | None = None
+    stream: IO[bytes], fields: RecordFields, start: int = 0, end: int | None = None
 ) -> Iterator[RawRecord]:
     """Lines whose first byte lies in ``[start, end)``; the locator is the line's byte offset in the file."""
     offset = start
@@ -136,52 +156,52 @@ def read_jsonl(
             if not isinstance(obj, dict):
                 yield _quarantine(locator, "input:not_an_object")
                 continue
-            yield _text_record(locator, obj.get(text_field), obj)
+            yield _text_record(locator, obj, fields)
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         yield _quarantine(str(offset), _read_failure(exc), error=str(exc)[:200])
 
 
-def read_parquet(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+def read_parquet(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
     try:
         table_file = pq.ParquetFile(stream)
     except Exception as exc:  # pyarrow raises several types for a broken footer
         yield _quarantine("0", "input:unreadable_file", error=str(exc)[:200])
         return
     names = set(table_file.schema_arrow.names)
-    columns = [c for c in (text_field, "url", "license") if c in names]
-    if text_field not in names:
+    columns = [c for c in dict.fromkeys((fields.text, fields.id, "url", "license")) if c in names]
+    if fields.text not in names:
         for row in range(table_file.metadata.num_rows):
             yield _quarantine(f"row:{row}", "input:missing_text")
         return
     row = 0
     for batch in table_file.iter_batches(columns=columns, batch_size=4096):
-        for fields in batch.to_pylist():
-            yield _text_record(f"row:{row}", fields.get(text_field), fields)
+        for values in batch.to_pylist():
+            yield _text_record(f"row:{row}", values, fields)
             row += 1
 
 
-def read_csv(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+def read_csv(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
     text_stream = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     row = 0
     try:
-        for fields in csv.DictReader(text_stream):
-            yield _text_record(f"row:{row}", fields.get(text_field), fields)
+        for values in csv.DictReader(text_stream):
+            yield _text_record(f"row:{row}", values, fields)
             row += 1
     except (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error) as exc:
         yield _quarantine(f"row:{row}", _read_failure(exc), error=str(exc)[:200])
 
 
-def read_text(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+def read_text(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
     payload = stream.read()
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         yield _quarantine("0", "input:invalid_utf8")
         return
-    yield _text_record("0", text, {}, payload)
+    yield _text_record("0", {fields.text: text}, fields, payload)
 
 
-def read_html(stream: IO[bytes], text_field: str) -> Iterator[RawRecord]:
+def read_html(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
     payload = stream.read()
     yield _web_record("0", payload, "text/html", url=None)
 
@@ -213,13 +233,17 @@ def _web_record(
     charset_match = _CHARSET.search(content_type or "")
     charset = charset_match.group(1) if charset_match else None
     if not payload.strip():
-        return _quarantine(locator, "input:empty_payload", url=url)
+        record = _quarantine(locator, "input:empty_payload", fields.get("source_id"))
+        record.url = url
+        return record
     if "html" in mime:
         kind = "html"
     elif mime == "text/plain":
         kind = "text"
     else:
-        record = _quarantine(locator, "input:unsupported_content_type", content_type=mime or "unknown")
+        record = _quarantine(
+            locator, "input:unsupported_content_type", fields.get("source_id"), content_type=mime or "unknown"
+        )
         record.url = url
         return record
     text = decode_html(payload, charset) if kind == "html" else payload.decode(charset or "utf-8", "replace")
@@ -247,7 +271,7 @@ def _warc_date(value: str | None) -> str | None:
 
 
 def read_warc(
-    stream: IO[bytes], text_field: str, start: int = 0, end: int | None = None
+    stream: IO[bytes], fields: RecordFields, start: int = 0, end: int | None = None
 ) -> Iterator[RawRecord]:
     """WARC, ARC and WET: response / resource / conversion records are documents.
 
@@ -277,8 +301,11 @@ def read_warc(
 def _warc_document(record: Any, locator: str, payload: bytes) -> RawRecord:
     url = record.rec_headers.get_header("WARC-Target-URI")
     retrieved_at = _warc_date(record.rec_headers.get_header("WARC-Date"))
+    source_id = _str_or_none((record.rec_headers.get_header("WARC-Record-ID") or "").strip("<>"))
     if record.rec_type == "revisit":
-        return RawRecord(locator=locator, url=url, fate=(Status.FILTERED, "input:warc_revisit"))
+        return RawRecord(
+            locator=locator, url=url, source_id=source_id, fate=(Status.FILTERED, "input:warc_revisit")
+        )
     headers: dict[str, str] = {}
     content_type = record.rec_headers.get_header("Content-Type")
     if record.rec_type == "conversion":
@@ -290,11 +317,12 @@ def _warc_document(record: Any, locator: str, payload: bytes) -> RawRecord:
                 locator=locator,
                 url=url,
                 retrieved_at=retrieved_at,
+                source_id=source_id,
                 fate=(Status.FILTERED, f"input:http_{status}"),
             )
         content_type = record.http_headers.get_header("Content-Type")
         headers = {n.lower(): v for n, v in record.http_headers.headers if n.lower() in KEPT_HTTP_HEADERS}
-    web = _web_record(locator, payload, content_type, url, retrieved_at=retrieved_at)
+    web = _web_record(locator, payload, content_type, url, retrieved_at=retrieved_at, source_id=source_id)
     if headers:
         web.extra["http_headers"] = headers
     web.extra["warc_record_type"] = record.rec_type
@@ -321,7 +349,7 @@ RANGE_FORMATS = {"jsonl", "warc", "wet"}
 def read_records(
     uri: str,
     fmt: str,
-    text_field: str,
+    fields: RecordFields,
     start: int = 0,
     end: int | None = None,
     storage_options: dict[str, Any] | None = None,
@@ -347,6 +375,6 @@ def read_records(
         return
     with stream:
         if ranged:
-            yield from READERS[fmt](stream, text_field, start, end)
+            yield from READERS[fmt](stream, fields, start, end)
         else:
-            yield from READERS[fmt](stream, text_field)
+            yield from READERS[fmt](stream, fields)

@@ -16,15 +16,18 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from connectors.base import InputUnit
-from connectors.formats import RawRecord, read_records
+from connectors.formats import RawRecord, RecordFields, read_records
 from schemas.document import (
     CONTENT_SHA256,
     CONTENT_TYPE,
+    EVIDENCE,
     LICENSE,
+    LOCATOR,
     ORDER,
     REASON,
     RETRIEVED_AT,
     SOURCE,
+    SOURCE_ID,
     SOURCE_URI,
     STATUS,
     URL,
@@ -69,13 +72,13 @@ class SourceReader(PipelineStep):
             yield RawRecord(
                 locator=str(unit.start),
                 fate=(Status.QUARANTINED, "input:no_access"),
-                extra={"error": str(exc)},
+                extra={EVIDENCE: {"error": str(exc)}},
             )
             return
         yield from read_records(
             unit.read_url,
             unit.format,
-            unit.text_field,
+            RecordFields(unit.text_field, unit.id_field),
             start=unit.start,
             end=unit.end,
             storage_options=options,
@@ -93,6 +96,8 @@ class SourceReader(PipelineStep):
             RETRIEVED_AT: record.retrieved_at or unit.retrieved_at,
             CONTENT_SHA256: record.content_sha256,
             CONTENT_TYPE: record.content_type,
+            SOURCE_ID: record.source_id,
+            LOCATOR: record.locator,
             STATUS: status,
             REASON: reason,
             ORDER: order,

@@ -67,6 +67,7 @@ class FilesSource(_Strict):
     url: Annotated[str, Field(min_length=1)]
     format: Format | None = None  # default: from the file extension
     text_field: str = "text"  # jsonl / parquet / csv column holding the text
+    id_field: str = "id"  # jsonl / parquet / csv column holding the record's own id (the ledger's source_id)
     license: str | None = None  # licence of records that do not carry their own
     # Non-secret fsspec options (endpoint_url, anon, client_kwargs.region_name, ...); credentials come
     # from the standard environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...).
@@ -103,6 +104,7 @@ class DcatSource(_Strict):
     rows: Annotated[int, Field(ge=1, le=1000)] = 100  # page size of package_search
     max_datasets: Annotated[int, Field(ge=1)] | None = None
     text_field: str = "text"
+    id_field: str = "id"
     retries: Retries = Retries()
     split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
 
@@ -135,6 +137,7 @@ class DspSource(_Strict):
     usage: DspUsage = DspUsage()
     format: Format | None = None  # reader format of a data address that serves one file of unknown type
     text_field: str = "text"
+    id_field: str = "id"
     license: str | None = None  # licence of records whose dataset names none
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0  # one HTTP request
     negotiation_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0  # waiting for the provider

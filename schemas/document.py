@@ -35,6 +35,9 @@ URL = "url"  # the web address of the page, when there is one
 PUBLISHER = "publisher"  # who published the dataset (catalogue sources, e.g. a CKAN organisation)
 DATASET_ID = "dataset_id"  # the catalogue's id of the dataset the document belongs to
 CONTENT_SHA256 = "content_sha256"  # sha256 of the raw record payload as read
+SOURCE_ID = "source_id"  # the record's own id in its source (JSONL/Parquet id field, WARC-Record-ID)
+LOCATOR = "locator"  # where the record is in its file: byte offset, ``row:N``
+EVIDENCE = "evidence"  # what a decision rests on, e.g. the opt-out signal, a read error
 
 # Curation keys.
 STATUS = "status"

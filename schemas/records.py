@@ -51,6 +51,12 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("pii_counts", PII_COUNTS_TYPE),  # redactions per type (extends the contract's columns)
         pa.field("dataset_id", pa.string()),  # catalogue / data-space dataset the record came from
         pa.field("agreement_id", pa.string()),  # the DSP contract agreement it was read under
+        pa.field("source_id", pa.string()),  # the record's own id in its source (id field, WARC-Record-ID)
+        pa.field("locator", pa.string()),  # where it is in `source_uri`: byte offset, row:N
+        pa.field("url", pa.string()),  # the web page, for web records
+        pa.field(
+            "evidence", pa.string()
+        ),  # JSON: what the decision rests on (opt-out signal, read error, ...)
     ]
 )
 

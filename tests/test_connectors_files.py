@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from connectors.files import SourceError, format_from_name, plan_files
-from connectors.formats import read_records
+from connectors.formats import RecordFields, read_records
 from connectors.reader import SourceReader
 from schemas.config import FilesSource
 from schemas.document import STATUS, Status, document_id
@@ -22,7 +22,7 @@ def source(url: str, **kw) -> FilesSource:
 
 
 def records(path: Path, fmt: str, text_field: str = "text"):
-    return list(read_records(path.as_uri(), fmt, text_field))
+    return list(read_records(path.as_uri(), fmt, RecordFields(text=text_field)))
 
 
 @pytest.mark.parametrize(

@@ -570,6 +570,7 @@ class DspSession:
                 uri=f"{identity}/{path}" if path else identity,
                 format=fmt,
                 text_field=self.source.text_field,
+                id_field=self.source.id_field,
                 license=license_,
                 retrieved_at=modified,
                 connector="dsp",

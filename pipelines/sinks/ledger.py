@@ -21,12 +21,16 @@ from schemas.document import (
     AGREEMENT_ID,
     DATASET_ID,
     DUPLICATE_OF,
+    EVIDENCE,
     LANG,
     LANG_SCORE,
+    LOCATOR,
     PII_COUNTS,
     REASON,
+    SOURCE_ID,
     SOURCE_URI,
     STATUS,
+    URL,
     Status,
 )
 from schemas.records import LEDGER_SCHEMA
@@ -50,7 +54,18 @@ def ledger_row(doc: Document) -> dict[str, Any]:
         "pii_counts": pii_counts_row(meta.get(PII_COUNTS)),
         "dataset_id": meta.get(DATASET_ID),
         "agreement_id": meta.get(AGREEMENT_ID),
+        "source_id": meta.get(SOURCE_ID),
+        "locator": meta.get(LOCATOR),
+        "url": meta.get(URL),
+        "evidence": _evidence(meta.get(EVIDENCE)),
     }
+
+
+def _evidence(value: Any) -> str | None:
+    """A decision's evidence as compact JSON with sorted keys (one column type for every stage's kind)."""
+    if not value:
+        return None
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 class LedgerWriter(PipelineStep):

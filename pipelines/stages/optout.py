@@ -31,7 +31,7 @@ a reserved web document leaves the kept set with status ``filtered`` and one of 
 The signals are independent ways to reserve rights: any one reservation filters the document
 (TDMRep's priority order settles conflicts *within* TDMRep only; a TDMRep ``0`` does not lift a
 robots.txt disallow). The first reservation found, in the order tdmrep, robots.txt,
-X-Robots-Tag / meta robots, is recorded in ``metadata["optout_evidence"]``::
+X-Robots-Tag / meta robots, is recorded in ``metadata["evidence"]`` (the ledger's ``evidence`` column)::
 
     {"signal": "tdm-reservation", "value": "1", "source": "http-header", "agent": None,
      "policy": "https://...", "location": None}
@@ -64,9 +64,9 @@ from protego import Protego
 from trafilatura.utils import decode_file
 
 from pipelines.stages.base import CurationStage
-from schemas.document import CONTENT_TYPE, URL
+from schemas.document import CONTENT_TYPE, EVIDENCE, URL
 
-OPTOUT_EVIDENCE = "optout_evidence"
+OPTOUT_EVIDENCE = EVIDENCE  # the ledger's `evidence` column
 HTTP_HEADERS = "http_headers"
 
 # Product tokens of crawlers whose robots.txt groups express an AI-training opt-out, each
