@@ -185,6 +185,9 @@ def finalize_run(
     accounted = sum(summary.by_status.values())
     if accounted != inputs:
         raise ConservationError(f"{inputs} documents were read but the ledger accounts for {accounted}")
+    from pipelines.reports.card import write_webdataset_card  # reports.facts reads RunSummary from here
+
+    write_webdataset_card(out)  # the WebDataset folder's own card, typed as the Parquet: listed below
     files = [
         _file_entry(out, p)
         for kind in ("data", "webdataset", "ledger")

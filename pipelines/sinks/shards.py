@@ -171,7 +171,8 @@ class WebDatasetShardWriter(RollingShardWriter):
     def _members(doc: Document) -> tuple[bytes, bytes]:
         row = data_row(doc)
         meta = {k: row[k] for k in WEBDATASET_METADATA}
-        meta["retrieved_at"] = meta["retrieved_at"].isoformat() if meta["retrieved_at"] else None
+        retrieved_at = meta["retrieved_at"]  # milliseconds, as the Parquet column stores it
+        meta["retrieved_at"] = retrieved_at.isoformat(timespec="milliseconds") if retrieved_at else None
         return doc.text.encode("utf-8"), json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
     def estimate_bytes(self, doc: Document) -> int:
