@@ -18,7 +18,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/python -m pipelines.run
-	@echo "Results: ./out/sample/ (data/, ledger/, manifest.json)"
+	@echo "Results: ./out/sample/ (data/, ledger/, manifest.json, README.md, report.html, validation/)"
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,7 +1,7 @@
 """Airflow DAGs for pipeline configs: one DAG per config, scheduling the run's phases.
 
 ```
- plan ─► curate ─► dedup ─► write ─► finalize ─► summary
+ plan ─► curate ─► dedup ─► write ─► finalize ─► validate ─► publish ─► summary
 ```
 Each task calls the ``pipelines`` API and does no processing of its own: ``plan`` lists the
 inputs and prepares the output folder (a new run, or the unfinished run of the same plan); every
@@ -21,7 +21,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from pipelines.runner import plan_run, read_summary, run_phases
+from pipelines.runner import complete_run, plan_run, read_summary, run_phases
 from schemas.config import PipelineConfig, load_config, parse_config
 
 # Which Airflow task runs which phases of a run (pipelines.graph names them).
@@ -29,7 +29,8 @@ TASK_PHASES = {
     "curate": lambda name: name == "curate",
     "dedup": lambda name: name.startswith("dedup-"),
     "write": lambda name: name == "write",
-    "finalize": lambda name: name == "finalize",
+    "finalize": lambda name: name in ("finalize", "document"),
+    "validate": lambda name: name == "validate",
 }
 
 
@@ -88,13 +89,21 @@ def pipeline_dag(
             return run_share
 
         @task
+        def publish(out: str) -> str:
+            """Publish the validated run where the config says (if anywhere), then close it."""
+            run = plan_run(resolved_config(config_path, base_dir), Path(out), fresh=False)
+            run.close(True)
+            complete_run(run)
+            return out
+
+        @task
         def summary(out: str) -> dict[str, Any]:
             return read_summary(Path(out)).to_json()
 
         out = plan()
         for name in TASK_PHASES:
             out = phases_task(name)(out)
-        summary(out)
+        summary(publish(out))
 
     return run_config()
 

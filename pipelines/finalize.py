@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tarfile
 import time
 from collections import Counter
@@ -220,7 +219,7 @@ def _dataset_entry(report: dict[str, Any], summary: RunSummary) -> dict[str, Any
 
 
 class RunFinalizer(PipelineStep):
-    """The finalize phase's one task: :func:`finalize_run`, then the work folder goes."""
+    """The finalize phase's one task: :func:`finalize_run` (the work folder stays for the phases after it)."""
 
     type = "finalize"
     name = "finalize"
@@ -255,5 +254,4 @@ class RunFinalizer(PipelineStep):
         except ConservationError as exc:
             (work / FAILURE_FILE).write_text(f"ledger check failed: {exc}\n")
             raise
-        shutil.rmtree(work)
         return iter(())

@@ -6,7 +6,10 @@
    └─► dedup-buckets (P) ─► dedup-signatures (one per unit) ─► dedup-verify (P) ─► dedup-clusters (1)
  write (one task per input unit: staging ─► duplicates ─► Parquet / WebDataset shards ─► ledger)
  finalize (1: shard names, ledger check, manifest)
+   ├─► document (1: dataset card, AI Act summary, report)
+   └─► validate (1: the Great Expectations gate, when enabled)
 ```
+Publishing and closing the run happen in the driver afterwards (:func:`pipelines.runner.complete_run`).
 Only configured dedup kinds get their phases; without dedup, write follows curate. ``P`` is
 :func:`pipelines.dedup.tasks.dedup_partitions` of the number of input units. Every count here
 depends on the input and the config only, never on the workers, so every engine and worker
@@ -37,9 +40,10 @@ from pipelines.sinks.ledger import LedgerWriter
 from pipelines.sinks.shards import ParquetShardWriter, WebDatasetShardWriter
 from pipelines.sinks.staging import StagedReader, StagedWriter
 from pipelines.stages import build_dedup_signatures, curation_stages, near_dedup_params
+from pipelines.wrapup import RunDocumenter, RunValidator
 from schemas.config import PipelineConfig
 
-WORK = ".work"  # the run's intermediate files, under the output folder; removed by finalize
+WORK = ".work"  # the run's intermediate files, under the output folder; removed when the run completes
 TITLES = {  # what progress bars say about each phase
     "curate": "curate (read, stages, dedup keys)",
     "dedup-exact": "dedup: exact keys",
@@ -49,6 +53,8 @@ TITLES = {  # what progress bars say about each phase
     "dedup-clusters": "dedup: clusters",
     "write": "write shards + ledger",
     "finalize": "finalize (ledger check, manifest)",
+    "document": "document (card, AI Act summary, report)",
+    "validate": "validate (Great Expectations gate)",
 }
 
 
@@ -116,4 +122,8 @@ def plan_phases(
         str(output), str(work), str(layout.decisions), config.model_dump(mode="json"), run_info, started_unix
     )
     add("finalize", [finalizer], 1, "write")
+    config_json = config.model_dump(mode="json")
+    add("document", [RunDocumenter(str(output), str(work), config_json)], 1, "finalize")
+    if config.validation.enabled:
+        add("validate", [RunValidator(str(output), str(work), config_json)], 1, "finalize")
     return phases

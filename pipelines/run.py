@@ -7,6 +7,7 @@ line starting with ``error:`` on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections import Counter
@@ -21,7 +22,17 @@ from rich.table import Table  # noqa: E402
 
 from pipelines.engines import ENGINES  # noqa: E402
 from pipelines.graph import TITLES  # noqa: E402
-from pipelines.runner import RunError, RunResult, run_pipeline, submit_pipeline  # noqa: E402
+from pipelines.runner import (  # noqa: E402
+    STAGING_ENV,
+    RunError,
+    RunResult,
+    copy_run_to,
+    is_remote,
+    run_pipeline,
+    staging_folder,
+    submit_pipeline,
+)
+from pipelines.wrapup import read_publish_record  # noqa: E402
 from schemas.config import ConfigError, PipelineConfig, load_config, parse_config  # noqa: E402
 from schemas.document import Status  # noqa: E402
 
@@ -33,7 +44,11 @@ DEFAULT_OUTPUT = Path("out/sample")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, help=f"pipeline config (YAML/JSON); default {DEFAULT_CONFIG}")
-    parser.add_argument("--output", type=Path, help="output directory; default out/<config name>")
+    parser.add_argument(
+        "--output",
+        help="output directory, or an fsspec URL (s3://bucket/prefix: the run is computed in a local staging "
+        f"folder, ${STAGING_ENV} or ~/.cache/jaif/runs, then copied there); default out/<config name>",
+    )
     parser.add_argument("--engine", choices=sorted(ENGINES), help="execution engine; default from the config")
     parser.add_argument("--workers", type=int, help="parallel worker processes; default from the config")
     parser.add_argument(
@@ -123,6 +138,25 @@ def dataset_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def wrap_up_lines(out: Path) -> list[str]:
+    """What the gate found and where the run was published, when those phases ran."""
+    lines = []
+    gate = out / "validation" / "summary.json"
+    if gate.is_file():
+        verdict = json.loads(gate.read_text())
+        if verdict["passed"]:
+            lines.append(f"validation: passed ({', '.join(verdict['suites'])})   results: {gate.parent}")
+        else:
+            lines.append(
+                f"validation: FAILED (not failing the run: validation.fail_run is false): "
+                f"{verdict['failures'][0]}"
+            )
+    published = read_publish_record(out)
+    if published is not None:
+        lines.append(f"published: {published['url'] or published['target']} ({published['files']} files)")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     err = Console(stderr=True)
@@ -138,9 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 2
-    output = args.output or Path("out") / config.name
+    remote = args.output if args.output and is_remote(args.output) else None
+    output = staging_folder(remote) if remote else Path(args.output or Path("out") / config.name)
 
     console = Console()
+    if args.detach and remote:
+        err.print("error: --detach needs a local --output (a remote one is copied when the run is done)")
+        return 2
     if args.detach:
         try:
             submitted = submit_pipeline(
@@ -176,23 +214,28 @@ def main(argv: list[str] | None = None) -> int:
                 engine_kind=args.engine,
                 progress=report,
             )
+        copied = copy_run_to(result.output, remote) if remote else None
     except RunError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 1
     console.print(summary_table(result))
-    for line in dataset_lines(result):
+    for line in [*dataset_lines(result), *wrap_up_lines(result.output)]:
         console.print(line, markup=False, soft_wrap=True)
     if result.summary.reasons:
         console.print(reasons_table(result))
     if any(result.summary.pii.values()):
         redactions = ", ".join(f"{t} {n}" for t, n in result.summary.pii.items() if n)
         console.print(f"PII redacted in kept documents: {redactions}", markup=False)
+    where = remote.rstrip("/") if remote else str(result.output)
     console.print(
-        f"data: {result.output / 'data'}   ledger: {result.output / 'ledger'}   manifest: "
-        f"{result.output / 'manifest.json'}",
+        f"data: {where}/data   ledger: {where}/ledger   manifest: {where}/manifest.json   report: "
+        f"{where}/report.html",
         markup=False,
         soft_wrap=True,
     )
+    if copied is not None:
+        line = f"copied {copied.files} files from {result.output} to {remote}"
+        console.print(line, markup=False, soft_wrap=True)
     return 0
 
 

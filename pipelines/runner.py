@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,26 @@ from pipelines.engines.base import (
 )
 from pipelines.finalize import FAILURE_FILE, RunSummary
 from pipelines.graph import WORK, plan_phases
-from schemas.config import PipelineConfig
+from pipelines.publish import PublishResult
+from pipelines.reports.lineage import emit_lineage, run_id_for
+from pipelines.wrapup import PUBLISH_RECORD
+from schemas.config import FsspecPublish, PipelineConfig
 
 # Paths a run writes into its output directory (and clears before it starts again).
-RUN_OUTPUTS = ("data", "webdataset", "ledger", "logs", WORK, "manifest.json")
+RUN_OUTPUTS = (
+    "data",
+    "webdataset",
+    "ledger",
+    "logs",
+    "validation",
+    "lineage",
+    WORK,
+    "manifest.json",
+    "README.md",
+    "ai_act_summary.md",
+    "ai_act_summary.json",
+    "report.html",
+)
 
 
 class RunError(RuntimeError):
@@ -68,14 +85,14 @@ def plan_fingerprint(config: PipelineConfig, units: list[InputUnit], limit: int 
 def prepare_output(out: Path, fingerprint: str) -> bool:
     """Make ``out`` ready for a run; True when an unfinished run of the same plan is resumed there.
 
-    An unfinished run (work folder, no manifest) of the same plan is kept, so that its completed
-    tasks are skipped; any other previous run's outputs are cleared; a non-empty folder that holds
-    no previous run is refused.
+    An unfinished run (its work folder is there until the run closes) of the same plan is kept, so
+    that its completed tasks are skipped; any other previous run's outputs are cleared; a non-empty
+    folder that holds no previous run is refused.
     """
     if out.exists() and not out.is_dir():
         raise RunError(f"output {out} exists and is not a directory")
     earlier = _read_plan(out)
-    if earlier and earlier["fingerprint"] == fingerprint and not (out / "manifest.json").exists():
+    if earlier and earlier["fingerprint"] == fingerprint:
         return True
     if out.is_dir() and any(out.iterdir()):
         if not ((out / "manifest.json").exists() or (out / WORK).exists()):
@@ -179,6 +196,8 @@ class PlannedRun:
     phases: list[Phase]
     engine: Engine
     sources: OpenedSources
+    config: PipelineConfig
+    run_id: str  # the OpenLineage run id, the same for every process of this run
 
     def phase_names(self) -> list[str]:
         return [phase.name for phase in self.phases]
@@ -204,7 +223,59 @@ def run_pipeline(
         succeeded = True
     finally:
         run.close(succeeded)
+    complete_run(run)
     return RunResult(output=run.output, summary=read_summary(run.output), seconds=time.monotonic() - started)
+
+
+STAGING_ENV = "JAIF_STAGING_DIR"  # where runs for a remote --output are computed (default ~/.cache/jaif/runs)
+
+
+def is_remote(output: str) -> bool:
+    """Whether ``--output`` names an object store or other fsspec URL rather than a local folder."""
+    return "://" in output and not output.startswith("file://")
+
+
+def staging_folder(url: str) -> Path:
+    """The local folder a run for the remote output ``url`` is computed in: the same URL gives the same
+    folder, so a relaunch resumes an unfinished run there."""
+    root = Path(os.environ.get(STAGING_ENV) or Path.home() / ".cache" / "jaif" / "runs")
+    return root / hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def copy_run_to(out: Path, url: str) -> PublishResult:
+    """Copy a finished run (ledger included, logs not) to ``url``, its ``_SUCCESS`` marker written last."""
+    from pipelines.publish import PublishError, load_finished_run, publisher_for
+
+    settings = FsspecPublish(kind="fsspec", url=url, include_ledger=True)
+    try:
+        return publisher_for(settings).publish(load_finished_run(out, include_ledger=True))
+    except PublishError as exc:
+        raise RunError(f"output {url}: {exc}") from None
+
+
+def complete_run(run: PlannedRun) -> PublishResult | None:
+    """The run's phases are done and its gate passed: publish it where the config says, then close it.
+
+    Closing sends the OpenLineage COMPLETE event and removes the work folder, which marks the run
+    finished. A failed publish fails the run and leaves it unfinished, so the same command publishes
+    it again without recomputing anything.
+    """
+    result = None
+    if run.config.publish is not None:
+        from pipelines.publish import PublishError, publish_run
+
+        try:
+            result = publish_run(run.output, run.config)
+        except PublishError as exc:
+            emit_lineage("FAIL", run.output, run.config, run.run_id, error=str(exc))
+            raise RunError(str(exc)) from None
+        if result is not None:
+            record = run.output / PUBLISH_RECORD
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps(asdict(result), indent=2, default=str) + "\n")
+    emit_lineage("COMPLETE", run.output, run.config, run.run_id)
+    shutil.rmtree(run.output / WORK, ignore_errors=True)
+    return result
 
 
 def submit_pipeline(
@@ -288,6 +359,7 @@ def _plan_opened(
     started_unix = plan["started_unix"]
     sources.attach_logs(output / "logs")
     run_info = {
+        "run_id": run_id_for(output, started_unix),
         "engine": engine_kind,
         "workers": workers,
         "tasks": len(units),
@@ -298,7 +370,9 @@ def _plan_opened(
         "datasets": [report.to_json() for report in sources.datasets],
     }
     phases = plan_phases(config, units, output, limit, run_info, started_unix)
-    return PlannedRun(output=output, phases=phases, engine=engine, sources=sources)
+    if not resumed:
+        emit_lineage("START", output, config, run_info["run_id"])
+    return PlannedRun(output, phases, engine, sources, config, run_info["run_id"])
 
 
 def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | None = None) -> None:
@@ -321,7 +395,9 @@ def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | 
         run.engine.run(runnable, logs, progress)
     except PhaseFailed as exc:
         failure = run.output / WORK / FAILURE_FILE
-        raise RunError(failure.read_text().strip() if failure.exists() else str(exc)) from exc
+        message = failure.read_text().strip() if failure.exists() else str(exc)
+        emit_lineage("FAIL", run.output, run.config, run.run_id, error=message)
+        raise RunError(message) from exc
 
 
 def read_summary(output: Path) -> RunSummary:

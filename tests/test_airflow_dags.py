@@ -67,7 +67,7 @@ def test_every_config_is_a_dag_that_imports(sample_dag_run) -> None:
 def test_sample_dag_runs_the_pipeline_end_to_end(sample_dag_run, airflow_env, tmp_path: Path) -> None:
     _, run = sample_dag_run
     assert run["state"] == "success"
-    assert run["order"] == ["plan", "curate", "dedup", "write", "finalize", "summary"]
+    assert run["order"] == ["plan", "curate", "dedup", "write", "finalize", "validate", "publish", "summary"]
     assert set(run["tasks"].values()) == {"success"}
     assert all(run["retries"][task] == 2 for task in run["order"])
     out = Path(airflow_env["JAIF_OUTPUT_ROOT"]) / "sample"

@@ -452,3 +452,28 @@ def test_transient_store_errors_are_retried(finished_out: Path):
         for key, value in FlakyMemoryFileSystem.store.items()
     }
     assert {k: v for k, v in stored.items() if k != MARKER} == expected_files(finished_out, ledger=True)
+
+
+def test_output_as_an_s3_url_computes_locally_and_copies_the_whole_run(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from pipelines.run import main
+    from pipelines.runner import staging_folder
+
+    monkeypatch.setenv("JAIF_STAGING_DIR", str(tmp_path / "staging"))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(sample_config_data(kind="local", workers=2)))
+    url = f"s3://{BUCKET}/runs/remote"
+    assert main(["--config", str(config), "--output", url]) == 0
+    assert "copied" in capsys.readouterr().out
+
+    local = staging_folder(url)
+    assert local.parent == tmp_path / "staging" and (local / "manifest.json").is_file()
+    objects = bucket_objects(s3, "runs/remote/")
+    expected = expected_files(local, ledger=True)
+    assert set(objects) == set(expected) | {MARKER}
+    assert any(name.startswith("ledger/") for name in objects) and not any(
+        n.startswith("logs/") for n in objects
+    )
+    for relative, data in expected.items():
+        assert s3.get_object(Bucket=BUCKET, Key=f"runs/remote/{relative}")["Body"].read() == data, relative

@@ -1,0 +1,77 @@
+"""The end of a run: a failing gate fails the run and blocks publishing; a passing run is published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import sample_config_data
+
+from pipelines.run import main
+
+
+def _config(tmp_path: Path, **sections: object) -> Path:
+    data = sample_config_data(kind="local", workers=2)
+    data.update(sections)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_failing_gate_fails_the_run_with_one_line_and_blocks_publishing(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "published"
+    config = _config(
+        tmp_path,
+        validation={"max_chars": 200},  # every kept document of the sample is longer
+        publish={"kind": "fsspec", "url": str(target)},
+    )
+    out = tmp_path / "out"
+    assert main(["--config", str(config), "--output", str(out)]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1
+    assert error[0].startswith(
+        "error: validation failed: data: expect_column_value_lengths_to_be_between(text)"
+    )
+    assert not target.exists()  # nothing was published
+    summary = json.loads((out / "validation" / "summary.json").read_text())
+    assert summary["passed"] is False and summary["suites"] == {"data": False, "ledger": True}
+    assert (out / ".work").is_dir()  # unfinished: the same command resumes it
+    events = sorted(p.name for p in (out / "lineage").iterdir())
+    assert events == ["001-START.json", "002-FAIL.json"]
+
+    # The same command again resumes the run: only the gate runs again, and fails again.
+    assert main(["--config", str(config), "--output", str(out)]) == 1
+    assert "validation failed" in capsys.readouterr().err
+
+
+def test_a_failing_gate_without_fail_run_is_reported(tmp_path: Path, capsys) -> None:
+    config = _config(tmp_path, validation={"max_chars": 200, "fail_run": False})
+    assert main(["--config", str(config), "--output", str(tmp_path / "out")]) == 0
+    assert "validation: FAILED (not failing the run" in capsys.readouterr().out
+    assert not (tmp_path / "out" / ".work").exists()
+
+
+def test_a_passing_run_is_documented_validated_and_published(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "published"
+    config = _config(tmp_path, publish={"kind": "fsspec", "url": str(target), "include_ledger": False})
+    out = tmp_path / "out"
+    assert main(["--config", str(config), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "validation: passed (data, ledger)" in printed and "published:" in printed
+    for name in ("README.md", "ai_act_summary.md", "ai_act_summary.json", "report.html", "manifest.json"):
+        assert (out / name).is_file() and (target / name).is_file(), name
+    assert (target / "_SUCCESS").is_file() and not (target / "ledger").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["path"].startswith("data/"):
+            assert (target / entry["path"]).read_bytes() == (out / entry["path"]).read_bytes()
+    record = json.loads((out / "logs" / "publish.json").read_text())
+    assert record["kind"] == "fsspec" and record["files"] > 0
+    assert sorted(p.name for p in (out / "lineage").iterdir()) == ["001-START.json", "002-COMPLETE.json"]
+    assert not (out / ".work").exists()
+
+
+def test_the_gate_can_be_switched_off(tmp_path: Path) -> None:
+    config = _config(tmp_path, validation={"enabled": False})
+    assert main(["--config", str(config), "--output", str(tmp_path / "out")]) == 0
+    assert not (tmp_path / "out" / "validation").exists()
