@@ -37,7 +37,11 @@ class _Strict(BaseModel):
 
 
 # storage_options keys that would put a credential into a config file.
-_SECRET_KEY = re.compile(r"(^|_)(key|secret|token|password|passwd|credentials?)($|_)", re.I)
+_SECRET_KEY = re.compile(
+    r"(^|[_-])(key|auth|secret|token|password|passwd|credentials?|cookie|bearer)($|[_-])"
+    r"|apikey|authori[sz]ation|secret|token|passw|credential",
+    re.I,
+)
 _SECRET_ALLOWED = {"anon", "requester_pays", "use_ssl", "endpoint_url", "region_name"}
 
 

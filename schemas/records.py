@@ -36,6 +36,9 @@ DATA_SCHEMA = pa.schema(
     ]
 )
 
+# The provenance columns the output contract promises in every data row (DESIGN.md), the first of DATA_SCHEMA.
+CONTRACT_COLUMNS = tuple(DATA_SCHEMA.names[:10])
+
 # OUT/ledger/*.parquet: every input document exactly once.
 LEDGER_SCHEMA = pa.schema(
     [

@@ -119,3 +119,24 @@ def test_json_is_valid_yaml(tmp_path):
     path = tmp_path / "c.json"
     path.write_text('{"name": "j", "sources": [{"kind": "files", "url": "a.parquet"}]}')
     assert load_config(path).name == "j"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"apikey": "v"},
+        {"api-key": "v"},
+        {"headers": {"Authorization": "Bearer v"}},
+        {"client_kwargs": {"headers": {"X-Api-Key": "v"}}},
+        {"x-auth-token": "v"},
+    ],
+    ids=["apikey", "api-key", "authorization-header", "x-api-key-header", "x-auth-token"],
+)
+def test_credential_like_storage_options_are_refused_without_their_value(options: dict) -> None:
+    data = {
+        "name": "x",
+        "sources": [{"kind": "files", "url": "https://example.org/a.jsonl", "storage_options": options}],
+    }
+    with pytest.raises(ConfigError, match="looks like a secret") as error:
+        parse_config(data)
+    assert "Bearer v" not in str(error.value) and ": v" not in str(error.value)

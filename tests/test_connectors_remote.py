@@ -7,8 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from fsspec.core import url_to_fs
 from loopback import LoopbackServer, free_port
+from s3_server import moto_server
 
 from connectors.files import plan_files
 from connectors.retry import RetryPolicy, is_transient, with_retries
@@ -50,30 +49,8 @@ def ledger(out: Path) -> pa.Table:
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """A real ``moto_server`` process on a free loopback port, started and stopped by the test module."""
-    server = Path(sys.executable).parent / "moto_server"
-    if not server.exists():
-        pytest.skip("moto_server is not installed (pip install -e '.[dev]')")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

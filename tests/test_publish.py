@@ -9,10 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +16,7 @@ from typing import Any, ClassVar
 import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
+from s3_server import moto_server
 
 from connectors.retry import RetryPolicy
 from pipelines.publish import (
@@ -34,7 +31,6 @@ from pipelines.runner import run_pipeline
 from schemas.config import FsspecPublish, HubPublish, PipelineConfig, parse_config
 from tests.conftest import sample_config_data
 from tests.hub_server import HubServer
-from tests.loopback import free_port
 
 TOKEN = "hf_jaifPublishTestToken0123456789"
 REPO = "jaif/sample-curated"
@@ -275,30 +271,8 @@ def test_hub_refuses_a_corrupted_output_before_any_request(hub: HubServer, out_c
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """A real ``moto_server`` process on a free loopback port, started and stopped by this module."""
-    server = Path(sys.executable).parent / "moto_server"
-    if not server.exists():
-        pytest.skip("moto_server is not installed (pip install -e '.[dev]')")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -21,24 +21,12 @@ from pipelines.sinks.shards import UNDETERMINED
 from pipelines.validation.expectations import ExpectColumnValuesToNotContainValidIban
 from schemas.config import PipelineConfig
 from schemas.document import Status
-from schemas.records import DATA_SCHEMA, LEDGER_SCHEMA
+from schemas.records import CONTRACT_COLUMNS, DATA_SCHEMA, LEDGER_SCHEMA
 
 DATA = "data"
 LEDGER = "ledger"
 
-# Provenance every data row carries (DESIGN.md, output layout).
-PROVENANCE_COLUMNS = (
-    "id",
-    "text",
-    "lang",
-    "lang_score",
-    "url",
-    "source",
-    "source_uri",
-    "license",
-    "agreement_id",
-    "retrieved_at",
-)
+PROVENANCE_COLUMNS = CONTRACT_COLUMNS  # every data row carries them (DESIGN.md, output layout)
 LEDGER_COLUMNS = ("id", "status", "reason", "duplicate_of", "n_chars", "shard")
 # What may come before the ':' of a reason: ``input`` (connectors), the stages' reason prefixes (the
 # language stage's is ``lang``), the dedup decisions, and ``dsp`` (data-space access decisions).
