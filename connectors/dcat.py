@@ -15,10 +15,11 @@ catalogue order, each URL once.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import fsspec
 from fsspec.core import url_to_fs
@@ -33,6 +34,8 @@ from connectors.files import (
 from connectors.retry import RetryPolicy, one_line, with_retries
 from schemas.config import DcatSource
 from schemas.document import DATASET_ID, PUBLISHER
+
+log = logging.getLogger("jaif.dcat")
 
 # CKAN `format` values (free text, media types, or EU file-type authority URIs) -> reader format.
 _FORMAT_ALIASES = {
@@ -137,6 +140,9 @@ def plan_catalogue(source: DcatSource, source_index: int) -> list[InputUnit]:
             license_title = resource.get("license_title") or dataset.get("license_title")
             fmt = resource_format(resource)
             if not url or url in seen or fmt not in source.formats:
+                continue
+            if urlsplit(url).scheme.lower() not in ("http", "https"):
+                log.warning("dataset %s: resource %r is not an http(s) URL; not read", dataset.get("id"), url)
                 continue
             if not _licence_allowed(source, license_id, license_title):
                 continue

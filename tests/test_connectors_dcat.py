@@ -75,7 +75,8 @@ def catalogue(tmp_path: Path):
                 "Deutscher Bundestag",
                 "cc-by-4.0",
                 "Creative Commons Attribution 4.0",
-                [(f"{f}/reden.jsonl", "JSONL"), (f"{f}/reden.pdf", "PDF")],
+                # a catalogue must not make the pipeline read local files: the file:// resource is skipped
+                [(f"{f}/reden.jsonl", "JSONL"), (f"{f}/reden.pdf", "PDF"), ("file:///etc/hostname", "JSONL")],
             ),
             dataset(
                 "koeln-haushalt",
@@ -158,6 +159,11 @@ def test_harvest_pages_and_selects_by_format_and_licence(catalogue):
         DATASET_ID: "bundestag-reden-0000-4000-8000-000000000015",
     }
     assert all(u.connector == "dcat" and u.retrieved_at == "2024-03-01T10:00:00+00:00" for u in units)
+
+
+def test_resources_outside_http_are_never_planned(catalogue):
+    units = plan_catalogue(source(catalogue, licenses=None), 0)
+    assert units and all(unit.uri.startswith("http://") for unit in units)
 
 
 def test_max_datasets_and_licence_free_selection(catalogue):
