@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from connectors.formats import ReadLimits
 from connectors.retry import RetryPolicy
 
 
@@ -51,6 +52,7 @@ class InputUnit:
     location: str | None = None  # where the bytes are read when that is not `uri` (a DSP data address)
     credential_env: str | None = None  # environment variable with the `Authorization` value for `location`
     id_field: str = "id"  # the field holding a record's own id (JSONL, Parquet, CSV)
+    limits: ReadLimits = ReadLimits()  # what one record may cost the reader (the source's `limits`)
 
     @property
     def read_url(self) -> str:

@@ -28,6 +28,7 @@ from connectors.base import GrantedAccess, InputUnit, SourceError, SourcePlan
 from connectors.files import (
     file_units,
     format_from_name,
+    read_limits,
     retry_policy,
     unreachable,
 )
@@ -153,6 +154,7 @@ def plan_catalogue(source: DcatSource, source_index: int) -> list[InputUnit]:
                 format=fmt,
                 text_field=source.text_field,
                 id_field=source.id_field,
+                limits=read_limits(source.limits),
                 license=license_id or license_title,
                 retrieved_at=_iso(resource.get("last_modified") or dataset.get("metadata_modified")),
                 connector="dcat",

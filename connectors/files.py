@@ -26,8 +26,9 @@ from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from connectors.base import GrantedAccess, InputUnit, SourceError, SourcePlan
+from connectors.formats import ReadLimits
 from connectors.retry import RetryPolicy, is_transient, one_line, with_retries
-from schemas.config import FilesSource, Retries
+from schemas.config import FilesSource, InputLimits, Retries
 
 # Longest suffix first: ".warc.wet.gz" must win over ".gz".
 _EXTENSIONS: tuple[tuple[str, str], ...] = (
@@ -61,6 +62,11 @@ def format_from_name(path: str) -> str | None:
 
 def retry_policy(retries: Retries) -> RetryPolicy:
     return RetryPolicy(retries.attempts, retries.initial_delay_s, retries.max_delay_s)
+
+
+def read_limits(limits: InputLimits) -> ReadLimits:
+    """A source's configured ``limits`` as the readers take them."""
+    return ReadLimits(limits.max_record_mb, limits.max_line_mb, limits.max_decompressed_mb)
 
 
 def _full_uri(fs: fsspec.AbstractFileSystem, path: str) -> str:
@@ -142,6 +148,7 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
             format=fmt,
             text_field=source.text_field,
             id_field=source.id_field,
+            limits=read_limits(source.limits),
             license=source.license,
             retrieved_at=_modified(info),
             storage_options=dict(source.storage_options),

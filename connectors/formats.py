@@ -4,6 +4,11 @@ A reader never raises on bad content: a record it cannot use comes out with a
 ``fate`` (status and ``input:*`` reason) so the ledger still accounts for it. When a
 file breaks in the middle (truncated gzip, malformed WARC), the unread rest of the
 file becomes one quarantined record at the offset where reading stopped.
+
+Broken input never costs unbounded memory: every read is bounded by :class:`ReadLimits`
+(a line, a record, the bytes decompressed while skipping one record). A record over a
+limit is skipped in bounded chunks and quarantined ``input:record_too_large`` with the
+limit as evidence.
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import fsspec
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from fsspec.utils import infer_compression
 
 from connectors.retry import RetryPolicy, one_line, with_retries
 from schemas.document import EVIDENCE, Status
@@ -38,6 +46,47 @@ KEPT_HTTP_HEADERS = (
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<!--)", re.I)
+
+MB = 1024 * 1024
+TOO_LARGE = "input:record_too_large"
+_CHUNK = 1024 * 1024  # bytes per read while streaming lines or skipping an oversized record
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """The most one record may cost a reader, in MiB (a source's ``limits`` in the config).
+
+    ``record_mb`` bounds a record's text or payload (a JSON text field, a WARC payload, a Parquet or
+    CSV cell, a whole text / HTML file); ``line_mb`` bounds a JSONL line (and a CSV line), which is
+    skipped in bounded chunks when longer; ``decompressed_mb`` bounds the bytes decompressed to get
+    past one oversized record of a compressed stream: a record that expands further (a decompression
+    bomb) stops the reading of its file. ``None`` there: the stream is not decompressed, so skipping
+    costs only reading and is never cut short.
+    """
+
+    record_mb: float = 32
+    line_mb: float = 64
+    decompressed_mb: float | None = 256
+
+    @property
+    def record_bytes(self) -> int:
+        return int(self.record_mb * MB)
+
+    @property
+    def line_bytes(self) -> int:
+        return int(self.line_mb * MB)
+
+    @property
+    def decompressed_bytes(self) -> int | None:
+        return None if self.decompressed_mb is None else int(self.decompressed_mb * MB)
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+def _mb(value: float | None) -> float | int | None:
+    """A limit as the evidence shows it: ``64``, not ``64.0``."""
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 @dataclass(frozen=True)
@@ -78,7 +127,11 @@ def _record_id(value: Any) -> str | None:
 
 
 def _text_record(
-    locator: str, row: dict[str, Any], fields: RecordFields, payload: bytes | None = None
+    locator: str,
+    row: dict[str, Any],
+    fields: RecordFields,
+    payload: bytes | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> RawRecord:
     text, source_id = row.get(fields.text), _record_id(row.get(fields.id))
     if text is None:
@@ -89,6 +142,10 @@ def _text_record(
         encoded = text.encode("utf-8") if payload is None else payload
     except UnicodeEncodeError:
         return _quarantine(locator, "input:invalid_unicode", source_id)  # lone surrogates from JSON escapes
+    if len(encoded) > limits.record_bytes:
+        return _quarantine(
+            locator, TOO_LARGE, source_id, limit_mb=_mb(limits.record_mb), size_bytes=len(encoded)
+        )
     record = RawRecord(
         locator=locator,
         text=text,
@@ -125,20 +182,104 @@ def _read_failure(exc: BaseException) -> str:
 # ---------------------------------------------------------------- line- and table-shaped formats
 
 
+class _LineReader:
+    """The lines of a byte stream, each read with a size bound, through plain ``read(n)`` calls.
+
+    Streams differ in what they offer (fsspec's remote files have no bounded ``readline``, zstd
+    readers no lines at all); ``read(n)`` is what they share, and it keeps every read bounded.
+    """
+
+    def __init__(self, stream: IO[bytes]):
+        # read1 returns what one underlying read gives: a file cut short still yields the lines
+        # before the cut, as line iteration does. Streams without it are read in plain chunks.
+        self._read = getattr(stream, "read1", stream.read)
+        self._buffer = b""
+        self._pos = 0
+
+    def readline(self, size: int) -> bytes:
+        """The next line with its newline, or its first ``size`` bytes when longer; ``b""`` at the end."""
+        end = self._buffer.find(b"\n", self._pos, self._pos + size)
+        if end >= 0:  # the common case: the whole line is in the buffer
+            line, self._pos = self._buffer[self._pos : end + 1], end + 1
+            return line
+        parts: list[bytes] = []
+        wanted = size
+        while True:
+            end = self._buffer.find(b"\n", self._pos, self._pos + wanted)
+            if end >= 0:
+                parts.append(self._buffer[self._pos : end + 1])
+                self._pos = end + 1
+                break
+            available = len(self._buffer) - self._pos
+            if available >= wanted:
+                parts.append(self._buffer[self._pos : self._pos + wanted])
+                self._pos += wanted
+                break
+            parts.append(self._buffer[self._pos :])
+            wanted -= available
+            self._buffer, self._pos = self._read(_CHUNK), 0
+            if not self._buffer:
+                break
+        return b"".join(parts)
+
+    def skip_line(self, cap: int | None) -> tuple[int, bool]:
+        """Read past the rest of a line in bounded chunks: (bytes skipped, whether its end was reached).
+
+        Stops early, with ``False``, once more than ``cap`` bytes were skipped.
+        """
+        skipped = 0
+        while cap is None or skipped <= cap:
+            chunk = self.readline(_CHUNK)
+            skipped += len(chunk)
+            if not chunk or chunk.endswith(b"\n"):
+                return skipped, True
+        return skipped, False
+
+
 def read_jsonl(
-    stream: IO[bytes], fields: RecordFields, start: int = 0, end: int | None = None
+    stream: IO[bytes],
+    fields: RecordFields,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Iterator[RawRecord]:
-    """Lines whose first byte lies in ``[start, end)``; the locator is the line's byte offset in the file."""
+    """Lines whose first byte lies in ``[start, end)``; the locator is the line's byte offset in the file.
+
+    A line longer than ``limits.line_mb`` is skipped without being held in memory. When skipping it
+    would decompress more than ``limits.decompressed_mb``, reading stops there: that line stands for
+    the unread rest of the file.
+    """
+    lines = _LineReader(stream)
     offset = start
-    if start:
-        stream.seek(start - 1)
-        offset = start - 1 + len(stream.readline())  # the rest of the line before `start` is another unit's
+    max_line, cap = limits.line_bytes, limits.decompressed_bytes
     try:
-        for line in stream:
+        if start:
+            stream.seek(start - 1)
+            rest, _ = lines.skip_line(None)  # the rest of the line before `start` is another unit's
+            offset = start - 1 + rest
+        while line := lines.readline(max_line + 1):
             if end is not None and offset >= end:
                 break
-            locator, offset = str(offset), offset + len(line)
-            if not line or line.isspace():
+            locator = str(offset)
+            if len(line) > max_line and not line.endswith(b"\n"):
+                skipped, complete = lines.skip_line(None if cap is None else cap - len(line))
+                if not complete:
+                    yield _quarantine(
+                        locator,
+                        TOO_LARGE,
+                        limit_mb=_mb(limits.decompressed_mb),
+                        read_bytes=len(line) + skipped,
+                        rest_of_file_unread=True,
+                    )
+                    return
+                offset += len(line) + skipped
+                yield _quarantine(
+                    locator, TOO_LARGE, limit_mb=_mb(limits.line_mb), size_bytes=len(line) + skipped
+                )
+                continue
+            offset += len(line)
+            if line.isspace():
                 continue
             try:
                 obj = orjson.loads(line)
@@ -156,12 +297,48 @@ def read_jsonl(
             if not isinstance(obj, dict):
                 yield _quarantine(locator, "input:not_an_object")
                 continue
-            yield _text_record(locator, obj, fields)
+            yield _text_record(locator, obj, fields, limits=limits)
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         yield _quarantine(str(offset), _read_failure(exc), error=str(exc)[:200])
 
 
-def read_parquet(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
+def _is_bytes_like(kind: pa.DataType) -> bool:
+    return any(
+        test(kind)
+        for test in (
+            pa.types.is_string,
+            pa.types.is_large_string,
+            pa.types.is_binary,
+            pa.types.is_large_binary,
+        )
+    )
+
+
+def _oversized_rows(batch: pa.RecordBatch, limit: int) -> tuple[pa.RecordBatch, dict[int, str]]:
+    """The batch with every string / binary cell over ``limit`` bytes nulled, and {row: its column}.
+
+    Nulling happens in Arrow, so an oversized cell is never copied into a Python string.
+    """
+    oversized: dict[int, str] = {}
+    columns = []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        kind = column.type
+        if _is_bytes_like(kind):
+            mask = pc.fill_null(pc.greater(pc.binary_length(column), limit), False)
+            if pc.any(mask).as_py():
+                for row, over in enumerate(mask.to_pylist()):
+                    if over:
+                        oversized.setdefault(row, name)
+                column = pc.if_else(mask, pa.scalar(None, kind), column)
+        columns.append(column)
+    if not oversized:
+        return batch, oversized
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names), oversized
+
+
+def read_parquet(
+    stream: IO[bytes], fields: RecordFields, *, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[RawRecord]:
     try:
         table_file = pq.ParquetFile(stream)
     except Exception as exc:  # pyarrow raises several types for a broken footer
@@ -175,34 +352,90 @@ def read_parquet(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]
         return
     row = 0
     for batch in table_file.iter_batches(columns=columns, batch_size=4096):
-        for values in batch.to_pylist():
-            yield _text_record(f"row:{row}", values, fields)
+        batch, oversized = _oversized_rows(batch, limits.record_bytes)
+        for index, values in enumerate(batch.to_pylist()):
+            if index in oversized:
+                yield _quarantine(
+                    f"row:{row}",
+                    TOO_LARGE,
+                    _record_id(values.get(fields.id)),
+                    limit_mb=_mb(limits.record_mb),
+                    column=oversized[index],
+                )
+            else:
+                yield _text_record(f"row:{row}", values, fields, limits=limits)
             row += 1
 
 
-def read_csv(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
+class _LineTooLong(ValueError):
+    """A CSV line longer than the line limit: the reader cannot find the next row safely."""
+
+
+def _bounded_lines(text: IO[str], limit: int) -> Iterator[str]:
+    """The lines of ``text``, each read with a bound; :class:`_LineTooLong` for a longer one."""
+    while line := text.readline(limit + 1):
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            raise _LineTooLong(f"a line longer than {limit} characters")
+        yield line
+
+
+def read_csv(
+    stream: IO[bytes], fields: RecordFields, *, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[RawRecord]:
+    """Rows of a CSV file with a header line; a line or a cell over its limit stops the file there.
+
+    The csv module's field limit is the record limit here (in characters; it is process-wide, and
+    every reader sets it before it reads). A row over a limit cannot be skipped reliably (a quoted
+    cell may span lines), so it stands for the unread rest of the file.
+    """
+    csv.field_size_limit(limits.record_bytes)
     text_stream = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     row = 0
     try:
-        for values in csv.DictReader(text_stream):
-            yield _text_record(f"row:{row}", values, fields)
+        for values in csv.DictReader(_bounded_lines(text_stream, limits.line_bytes)):
+            yield _text_record(f"row:{row}", values, fields, limits=limits)
             row += 1
-    except (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error) as exc:
+    except _LineTooLong:
+        yield _quarantine(f"row:{row}", TOO_LARGE, limit_mb=_mb(limits.line_mb), rest_of_file_unread=True)
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            yield _quarantine(
+                f"row:{row}", TOO_LARGE, limit_mb=_mb(limits.record_mb), rest_of_file_unread=True
+            )
+        else:
+            yield _quarantine(f"row:{row}", _read_failure(exc), error=str(exc)[:200])
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
         yield _quarantine(f"row:{row}", _read_failure(exc), error=str(exc)[:200])
 
 
-def read_text(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
-    payload = stream.read()
+def _read_whole(stream: IO[bytes], limits: ReadLimits) -> bytes | None:
+    """A one-record file's bytes, or None when it is larger than the record limit (read no further)."""
+    payload = stream.read(limits.record_bytes + 1)
+    return None if len(payload) > limits.record_bytes else payload
+
+
+def read_text(
+    stream: IO[bytes], fields: RecordFields, *, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[RawRecord]:
+    payload = _read_whole(stream, limits)
+    if payload is None:
+        yield _quarantine("0", TOO_LARGE, limit_mb=_mb(limits.record_mb))
+        return
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         yield _quarantine("0", "input:invalid_utf8")
         return
-    yield _text_record("0", {fields.text: text}, fields, payload)
+    yield _text_record("0", {fields.text: text}, fields, payload, limits=limits)
 
 
-def read_html(stream: IO[bytes], fields: RecordFields) -> Iterator[RawRecord]:
-    payload = stream.read()
+def read_html(
+    stream: IO[bytes], fields: RecordFields, *, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[RawRecord]:
+    payload = _read_whole(stream, limits)
+    if payload is None:
+        yield _quarantine("0", TOO_LARGE, limit_mb=_mb(limits.record_mb))
+        return
     yield _web_record("0", payload, "text/html", url=None)
 
 
@@ -270,12 +503,29 @@ def _warc_date(value: str | None) -> str | None:
         return None
 
 
+def _drain(stream: IO[bytes], cap: int | None) -> bool:
+    """Read ``stream`` to its end in bounded chunks; False when more than ``cap`` bytes came first."""
+    drained = 0
+    while chunk := stream.read(_CHUNK):
+        drained += len(chunk)
+        if cap is not None and drained > cap:
+            return False
+    return True
+
+
 def read_warc(
-    stream: IO[bytes], fields: RecordFields, start: int = 0, end: int | None = None
+    stream: IO[bytes],
+    fields: RecordFields,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Iterator[RawRecord]:
     """WARC, ARC and WET: response / resource / conversion records are documents.
 
     Reads the records that start in ``[start, end)``; ``start`` must be a record (gzip member) start.
+    A payload over ``limits.record_mb`` is read no further than the limit and quarantined; one whose
+    record decompresses beyond ``limits.decompressed_mb`` stops the reading of the file there.
     """
     from warcio.archiveiterator import ArchiveIterator
 
@@ -290,18 +540,44 @@ def read_warc(
             if record.rec_type not in ("response", "resource", "conversion", "revisit"):
                 offset = iterator.get_record_offset()
                 continue  # warcinfo, request, metadata: not documents
+            record_start = iterator.offset
             # The payload must be read before asking for the offset: warcio skips to the record's end.
-            payload = record.content_stream().read()
+            payload = record.content_stream().read(limits.record_bytes + 1)
+            if len(payload) > limits.record_bytes:
+                payload = b""
+                cap = limits.decompressed_bytes
+                if not _drain(record.raw_stream, None if cap is None else cap - limits.record_bytes):
+                    too_large = _quarantine(
+                        str(record_start),
+                        TOO_LARGE,
+                        _warc_record_id(record),
+                        limit_mb=_mb(limits.decompressed_mb),
+                        rest_of_file_unread=True,
+                    )
+                    too_large.url = record.rec_headers.get_header("WARC-Target-URI")
+                    yield too_large
+                    return
+                offset = iterator.get_record_offset()
+                too_large = _quarantine(
+                    str(offset), TOO_LARGE, _warc_record_id(record), limit_mb=_mb(limits.record_mb)
+                )
+                too_large.url = record.rec_headers.get_header("WARC-Target-URI")
+                yield too_large
+                continue
             offset = iterator.get_record_offset()
             yield _warc_document(record, str(offset), payload)
     except Exception as exc:  # warcio raises ArchiveLoadFailed, ValueError, zlib/EOF errors on broken files
         yield _quarantine(f"{offset}+", "input:malformed_archive", error=f"{type(exc).__name__}: {exc}"[:200])
 
 
+def _warc_record_id(record: Any) -> str | None:
+    return _str_or_none((record.rec_headers.get_header("WARC-Record-ID") or "").strip("<>"))
+
+
 def _warc_document(record: Any, locator: str, payload: bytes) -> RawRecord:
     url = record.rec_headers.get_header("WARC-Target-URI")
     retrieved_at = _warc_date(record.rec_headers.get_header("WARC-Date"))
-    source_id = _str_or_none((record.rec_headers.get_header("WARC-Record-ID") or "").strip("<>"))
+    source_id = _warc_record_id(record)
     if record.rec_type == "revisit":
         return RawRecord(
             locator=locator, url=url, source_id=source_id, fate=(Status.FILTERED, "input:warc_revisit")
@@ -354,16 +630,20 @@ def read_records(
     end: int | None = None,
     storage_options: dict[str, Any] | None = None,
     retries: RetryPolicy | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Iterator[RawRecord]:
     """The records of one file (those starting in ``[start, end)`` for a split file), in file order.
 
     Opening is retried on throttling and dropped connections (``retries``); a file that stays
-    unreadable becomes one quarantined record.
+    unreadable becomes one quarantined record. Reads are bounded by ``limits``; the cap on
+    decompression applies when the file's name says it is compressed.
     """
     ranged = start != 0 or end is not None
     if ranged and fmt not in RANGE_FORMATS:
         raise ValueError(f"format {fmt} cannot be read by byte range")
     compression = None if fmt in _RAW_FORMATS or ranged else "infer"
+    if infer_compression(uri) is None:
+        limits = replace(limits, decompressed_mb=None)
 
     def open_stream() -> IO[bytes]:
         return fsspec.open(uri, "rb", compression=compression, **(storage_options or {})).open()
@@ -375,6 +655,6 @@ def read_records(
         return
     with stream:
         if ranged:
-            yield from READERS[fmt](stream, fields, start, end)
+            yield from READERS[fmt](stream, fields, start, end, limits=limits)
         else:
-            yield from READERS[fmt](stream, fields)
+            yield from READERS[fmt](stream, fields, limits=limits)

@@ -83,6 +83,7 @@ class SourceReader(PipelineStep):
             end=unit.end,
             storage_options=options,
             retries=unit.retries,
+            limits=unit.limits,
         )
 
     def _document(self, unit: InputUnit, record: RawRecord, order: int) -> Document:

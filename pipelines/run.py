@@ -1,7 +1,8 @@
 """``python -m pipelines.run``: run a pipeline config; no arguments runs the embedded sample.
 
-Exit codes: 0 success, 1 failed run, 2 bad config or arguments. A failure prints one
-line starting with ``error:`` on stderr.
+Exit codes: 0 success, 1 failed run (with ``--strict``: also a run that quarantined a
+document), 2 bad config or arguments. A failure prints one line starting with ``error:``
+on stderr.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 # Task logs belong in the run's log folder; the console shows progress and the summary.
 os.environ.setdefault("LOGURU_LEVEL", "WARNING")
 
+import pyarrow.parquet as pq  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -63,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="--NAME=VALUE",
         help="beam engine: a pipeline option passed through to the runner (repeatable)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the run (exit 1) when any document was quarantined; the outputs stay for inspection",
     )
     parser.add_argument(
         "--detach",
@@ -157,6 +164,22 @@ def wrap_up_lines(out: Path) -> list[str]:
     return lines
 
 
+def strict_failure(result: RunResult, top: int = 3) -> str | None:
+    """The ``--strict`` error line when the run quarantined documents (most frequent reasons first)."""
+    quarantined = result.summary.by_status.get(Status.QUARANTINED, 0)
+    if not quarantined:
+        return None
+    ledger = pq.read_table(result.output / "ledger", columns=["status", "reason"])
+    reasons = Counter(
+        reason or "unknown"
+        for status, reason in zip(ledger["status"].to_pylist(), ledger["reason"].to_pylist(), strict=True)
+        if status == Status.QUARANTINED
+    )
+    listed = ", ".join(f"{reason} ({count})" for reason, count in reasons.most_common(top))
+    noun = "document" if quarantined == 1 else "documents"
+    return f"error: {quarantined} {noun} quarantined (strict): top reasons {listed}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     err = Console(stderr=True)
@@ -176,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     output = staging_folder(remote) if remote else Path(args.output or Path("out") / config.name)
 
     console = Console()
+    if args.detach and args.strict:
+        err.print("error: --strict needs the finished run; it cannot be combined with --detach")
+        return 2
     if args.detach and remote:
         err.print("error: --detach needs a local --output (a remote one is copied when the run is done)")
         return 2
@@ -236,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     if copied is not None:
         line = f"copied {copied.files} files from {result.output} to {remote}"
         console.print(line, markup=False, soft_wrap=True)
+    if args.strict and (failure := strict_failure(result)) is not None:
+        err.print(failure, markup=False, soft_wrap=True)
+        return 1
     return 0
 
 

@@ -64,6 +64,19 @@ class Retries(_Strict):
     max_delay_s: Annotated[float, Field(ge=0, le=600)] = 30.0
 
 
+class InputLimits(_Strict):
+    """What one input record may cost a reader, enforced while streaming (MiB; fractions allowed).
+
+    Broken input (a runaway line, a huge cell, a decompression bomb) is then quarantined as
+    ``input:record_too_large`` instead of exhausting a task's memory.
+    """
+
+    max_record_mb: Annotated[float, Field(gt=0, le=65536)] = 32  # text field, WARC payload, cell, file
+    max_line_mb: Annotated[float, Field(gt=0, le=65536)] = 64  # a JSONL / CSV line
+    # Decompressed bytes spent getting past one oversized record; beyond it the file is read no further.
+    max_decompressed_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
+
+
 class FilesSource(_Strict):
     """Files behind any fsspec URL or glob: local paths, ``s3://``, ``https://``, ``hf://``."""
 
@@ -79,6 +92,7 @@ class FilesSource(_Strict):
     retries: Retries = Retries()
     # Uncompressed JSONL and WARC/WET files larger than this are read by several tasks (byte ranges).
     split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
+    limits: InputLimits = InputLimits()
 
     @field_validator("storage_options")
     @classmethod
@@ -111,6 +125,7 @@ class DcatSource(_Strict):
     id_field: str = "id"
     retries: Retries = Retries()
     split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
+    limits: InputLimits = InputLimits()
 
 
 class DspUsage(_Strict):
@@ -148,6 +163,7 @@ class DspSource(_Strict):
     tls_verify: bool | str = True  # False only for a test peer; a path names a CA bundle
     retries: Retries = Retries(attempts=3, initial_delay_s=0.2, max_delay_s=5.0)
     split_mb: Annotated[float, Field(gt=0, le=1_048_576)] = 256
+    limits: InputLimits = InputLimits()
 
     @model_validator(mode="after")
     def _one_selection(self) -> DspSource:

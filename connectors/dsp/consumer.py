@@ -65,7 +65,7 @@ from connectors.dsp.protocol import (
     new_pid,
     parse,
 )
-from connectors.files import file_units, format_from_name, retry_policy
+from connectors.files import file_units, format_from_name, read_limits, retry_policy
 from schemas.config import DspSource
 from schemas.document import AGREEMENT_ID, DATASET_ID, POLICY, PUBLISHER
 
@@ -571,6 +571,7 @@ class DspSession:
                 format=fmt,
                 text_field=self.source.text_field,
                 id_field=self.source.id_field,
+                limits=read_limits(self.source.limits),
                 license=license_,
                 retrieved_at=modified,
                 connector="dsp",
