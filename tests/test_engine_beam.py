@@ -1,19 +1,35 @@
 """The Beam engine: the sample on the DirectRunner (multi-processing) writes the local engine's bytes;
-runner and pipeline options pass through from the config and the command line."""
+the dedup hand-overs go through Beam's shuffle, not files; runner and pipeline options pass through
+from the config and the command line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from datatrove.data import Document
+from datatrove.pipeline.readers import ParquetReader
 
+from pipelines.dedup.tasks import (
+    BucketVerifier,
+    CandidateSignatures,
+    DedupKeyWriter,
+    DedupLayout,
+    DuplicateClusters,
+    ExactKeyLinks,
+    LshBuckets,
+)
 from pipelines.engines import make_engine
 from pipelines.engines.base import Phase, PhaseFailed
 from pipelines.run import with_beam_overrides
 from pipelines.runner import run_pipeline
 from schemas.config import ConfigError, EngineConfig, parse_config
+from schemas.document import CONTENT_KEY, MINHASH, ORDER
 from tests.conftest import output_digests, sample_config_data
 from tests.engine_steps import FailingStep
+from tests.test_dedup_tasks import PARAMS, run_tasks, variant_families
 
 beam = pytest.importorskip("apache_beam", reason="the `beam` extra is not installed")
 
@@ -32,6 +48,84 @@ def test_sample_on_beam_writes_the_local_bytes(tmp_path: Path) -> None:
     assert output_digests(on_beam.output) == output_digests(local.output)
     assert on_beam.summary.to_json() == local.summary.to_json()
     assert seen["curate"] == (3, 3) and seen["finalize"] == (1, 1)
+
+
+def write_documents(per_task: list[list[Document]], folder: Path) -> None:
+    """Each curate task's documents as one Parquet file (``ParquetReader`` gives task ``r`` file ``r``)."""
+    folder.mkdir(parents=True)
+    for rank, docs in enumerate(per_task):
+        columns = {
+            "text": [d.text for d in docs],
+            "id": [d.id for d in docs],
+            ORDER: pa.array([d.metadata[ORDER] for d in docs], pa.int64()),
+            CONTENT_KEY: pa.array([d.metadata[CONTENT_KEY] for d in docs], pa.binary()),
+            MINHASH: pa.array([d.metadata[MINHASH] for d in docs], pa.binary()),
+        }
+        pq.write_table(pa.table(columns), folder / f"{rank:05d}.parquet")
+
+
+def dedup_phases(documents: Path, layout: DedupLayout, staged: Path) -> list[Phase]:
+    """The dedup part of the run's graph (:mod:`pipelines.graph`), its curate tasks reading ``documents``."""
+    p = layout.partitions
+    curate = [ParquetReader(str(documents)), DedupKeyWriter(layout, True, PARAMS)]
+    return [
+        Phase("curate", "curate", curate, layout.tasks),
+        Phase("dedup-exact", "exact", [ExactKeyLinks(layout)], p, ("curate",)),
+        Phase("dedup-buckets", "buckets", [LshBuckets(layout)], p, ("curate",)),
+        Phase(
+            "dedup-signatures",
+            "fetch",
+            [CandidateSignatures(layout, str(staged))],
+            layout.tasks,
+            ("dedup-buckets",),
+        ),
+        Phase("dedup-verify", "verify", [BucketVerifier(layout, PARAMS)], p, ("dedup-signatures",)),
+        Phase(
+            "dedup-clusters",
+            "clusters",
+            [DuplicateClusters(layout, ("exact", "near"))],
+            1,
+            ("dedup-exact", "dedup-verify"),
+        ),
+    ]
+
+
+def test_dedup_hand_over_goes_through_the_shuffle(tmp_path: Path) -> None:
+    tasks, partitions = 4, 3
+    docs = variant_families(200, PARAMS)
+    on_files = run_tasks(docs, tasks, partitions, tmp_path / "files")  # also writes the staging files
+    write_documents([docs[r::tasks] for r in range(tasks)], tmp_path / "documents")  # run_tasks' split
+    layout = DedupLayout(tmp_path / "beam" / "dedup", tasks, partitions)
+    phases = dedup_phases(tmp_path / "documents", layout, tmp_path / "files" / "staged")
+    engine = make_engine("beam", 2, EngineConfig(kind="beam"))
+    engine.run(phases, tmp_path / "logs")
+
+    assert on_files.num_rows > 40
+    assert pq.read_table(layout.decisions).equals(on_files)
+    files = {p.relative_to(layout.root).parts[0] for p in layout.root.rglob("*.parquet")}
+    assert files == {"links", "decisions.parquet"}  # no keys, candidates or verify files: shuffled
+
+    # a relaunch with verify task 1 unfinished runs the producers of its rows again (signatures,
+    # buckets, curate: shuffled rows outlive no pipeline run), so it gets its partition, not nothing
+    (tmp_path / "logs" / "dedup-verify" / "completions" / "00001").unlink()
+    (layout.root / "decisions.parquet").unlink()
+    for completion in (tmp_path / "logs" / "dedup-clusters" / "completions").iterdir():
+        completion.unlink()
+    engine.run(phases, tmp_path / "logs")
+    assert pq.read_table(layout.decisions).equals(on_files)
+
+
+def test_a_channel_needs_one_producer_before_one_receiver(tmp_path: Path) -> None:
+    from pipelines.engines.beam import channels
+
+    layout = DedupLayout(tmp_path, 1, 1)
+    staged = tmp_path / "staged"
+    phases = dedup_phases(tmp_path / "documents", layout, staged)
+    assert channels(phases)["exact-keys"] == ("curate", "dedup-exact")
+    with pytest.raises(ValueError, match="no single producer"):
+        channels(phases[1:])
+    with pytest.raises(ValueError, match="no phase receives"):
+        channels(phases[:1])
 
 
 def test_failed_task_names_its_phase(tmp_path: Path) -> None:

@@ -10,13 +10,22 @@ more than its own partition.
 Files are written under a temporary name and renamed into place, so a partially written file is
 never read; every producer writes its file even when it has no rows, so a missing file means a
 producer did not finish (an error), never an empty partition.
+
+An engine can carry the rows itself instead (Beam: a ``GroupByKey`` on the partition number), for
+runners whose workers share no filesystem between phases. A step that writes partitioned rows
+names its ``sends`` channels, a step that reads them names the channel it ``receives``; the engine
+gives each task one :class:`Shuffle`, which collects what the task sends (split by
+:func:`split_partitions`, the same rows per partition as a file holds) and holds what it receives
+(joined by :func:`concat_partition`, as :func:`read_partition` joins file rows). So the steps'
+logic is the same on both paths; only where the rows travel differs.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +79,43 @@ def read_partition(paths: Iterable[Path], partition: int, schema: pa.Schema) -> 
         ]
         if groups:
             tables.append(parquet.read_row_groups(groups, columns=schema.names))
-    if not tables:
-        return schema.empty_table()
-    return pa.concat_tables([t.replace_schema_metadata(None).cast(schema) for t in tables])
+    return concat_partition(tables, schema)
+
+
+def concat_partition(tables: Iterable[pa.Table], schema: pa.Schema) -> pa.Table:
+    """One partition's rows from its producers (in producer order) as one table of ``schema``."""
+    tables = [t.select(schema.names).replace_schema_metadata(None).cast(schema) for t in tables]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def split_partitions(table: pa.Table, partition: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
+    """``(partition, rows)`` for each partition that has rows, in partition order, rows in table order:
+    what :func:`write_partitioned` stores and :func:`read_partition` reads back, without a file."""
+    if len(partition) != table.num_rows:
+        raise ValueError(f"{len(partition)} partition numbers for {table.num_rows} rows")
+    by_partition = np.argsort(partition, kind="stable")
+    parts = np.asarray(partition)[by_partition]
+    cuts = np.flatnonzero(np.diff(parts)) + 1
+    for start, stop in zip(np.r_[0, cuts], np.r_[cuts, parts.size], strict=True):
+        if stop > start:
+            yield int(parts[start]), table.take(pa.array(by_partition[start:stop]))
+
+
+@dataclass(eq=False)
+class Shuffle:
+    """The partitioned rows of one task when the engine carries them instead of files.
+
+    ``received``: the rows of the task's partition from every producing task, in producer order
+    (None: read the files). ``sent``: what the task's steps sent, as ``(channel, partition, rows)``.
+    An executor copies a task's pipeline before running it; a Shuffle is shared by those copies,
+    not copied, so the engine sees what the copies sent.
+    """
+
+    received: list[pa.Table] | None = None
+    sent: list[tuple[str, int, pa.Table]] = field(default_factory=list)
+
+    def __deepcopy__(self, memo: dict) -> Shuffle:
+        return self
 
 
 def hash_partition(values: np.ndarray, partitions: int) -> np.ndarray:

@@ -15,11 +15,17 @@ of the run's keys: a bucket task holds 1/P of the band rows, a fetch task one in
 candidates. Only the cluster task sees the whole run, and then only its links (pairs of documents
 found to be duplicates), never the keys of the unique documents. The decision rule itself is
 :mod:`pipelines.stages.dedup`'s.
+
+Each partitioned hand-over is a channel (:data:`EXACT_KEYS`, :data:`BAND_ROWS`, :data:`CANDIDATES`,
+:data:`VERIFY_ROWS`): the steps that produce it name it in ``sends``, the task that reads it in
+``receives``, so an engine may carry the rows itself (a :class:`Shuffle`) instead of the layout's
+files (the Beam engine does); the tasks' logic is the same either way.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +36,15 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from connectors.reader import ORDER_TASK_SHIFT
-from pipelines.dedup.partitions import hash_partition, read_partition, write_atomically, write_partitioned
+from pipelines.dedup.partitions import (
+    Shuffle,
+    concat_partition,
+    hash_partition,
+    read_partition,
+    split_partitions,
+    write_atomically,
+    write_partitioned,
+)
 from pipelines.sinks.staging import staged_path
 from pipelines.stages.dedup import (
     CONTENT_KEY_BYTES,
@@ -84,6 +98,12 @@ DECISIONS_SCHEMA = pa.schema(
     ]
 )
 DECISION_GROUP_ROWS = 1 << 16
+
+# The partitioned hand-overs between dedup steps (channels): partition p of a channel goes to task p
+EXACT_KEYS = "exact-keys"  # curate → exact tasks, by content key hash
+BAND_ROWS = "band-rows"  # curate → bucket tasks, by bucket hash
+CANDIDATES = "candidates"  # bucket tasks → fetch tasks, by curate task
+VERIFY_ROWS = "verify-rows"  # fetch tasks → verify tasks, by bucket hash
 
 
 def dedup_partitions(tasks: int) -> int:
@@ -144,7 +164,29 @@ def _ids_by_order(orders: np.ndarray, ids: pa.Array) -> tuple[np.ndarray, pa.Arr
     return unique, ids.take(pa.array(first))
 
 
-class _DedupTask(PipelineStep):
+class _HandsOver:
+    """A step that hands partitioned rows over: through the layout's files, or through ``shuffle``
+    when the engine carries them (set by the engine on the task's copy of the step)."""
+
+    sends: tuple[str, ...] = ()  # channels this step writes
+    receives: str | None = None  # the channel whose partition ``rank`` this step reads
+    shuffle: Shuffle | None = None
+
+    def send(self, channel: str, path: Path, table: pa.Table, partition: np.ndarray) -> None:
+        """Hand ``table`` over on ``channel``, row ``i`` to task ``partition[i]``."""
+        if self.shuffle is None:
+            write_partitioned(path, table, partition)
+        else:
+            self.shuffle.sent.extend((channel, p, rows) for p, rows in split_partitions(table, partition))
+
+    def received(self, paths: Iterable[Path], rank: int, schema: pa.Schema) -> pa.Table:
+        """Partition ``rank`` of the ``receives`` channel, from every producer (``paths``: their files)."""
+        if self.shuffle is not None and self.shuffle.received is not None:
+            return concat_partition(self.shuffle.received, schema)
+        return read_partition(paths, rank, schema)
+
+
+class _DedupTask(_HandsOver, PipelineStep):
     """A task of a dedup phase: reads and writes the layout's files; passes no documents on."""
 
     type = "dedup"
@@ -163,7 +205,7 @@ class _DedupTask(PipelineStep):
         """Do the work of partition or input unit ``rank``: read its input files, write its output."""
 
 
-class DedupKeyWriter(PipelineStep):
+class DedupKeyWriter(_HandsOver, PipelineStep):
     """End of a curate task: the dedup keys of its kept documents, partitioned for the dedup tasks."""
 
     type = "dedup"
@@ -174,6 +216,7 @@ class DedupKeyWriter(PipelineStep):
         self.layout = layout
         self.exact = exact
         self.near = near
+        self.sends = (*((EXACT_KEYS,) if exact else ()), *((BAND_ROWS,) if near is not None else ()))
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         keys: list[bytes] = []
@@ -204,14 +247,13 @@ class DedupKeyWriter(PipelineStep):
                 )
                 first_words = np.frombuffer(b"".join(keys), "<u8")[::2]  # each key's first 8 bytes
                 partition = hash_partition(first_words, self.layout.partitions)
-                write_partitioned(self.layout.exact_keys(rank), table, partition)
+                self.send(EXACT_KEYS, self.layout.exact_keys(rank), table, partition)
             if self.near is not None:
                 band_tables.append(self._band_rows(signatures, signature_orders))
                 table = pa.concat_tables(band_tables)
                 buckets = table.column("bucket").to_numpy()
-                write_partitioned(
-                    self.layout.band_rows(rank), table, hash_partition(buckets, self.layout.partitions)
-                )
+                partition = hash_partition(buckets, self.layout.partitions)
+                self.send(BAND_ROWS, self.layout.band_rows(rank), table, partition)
 
     def _band_rows(self, signatures: list[bytes], orders: list[int]) -> pa.Table:
         assert self.near is not None
@@ -232,10 +274,11 @@ class ExactKeyLinks(_DedupTask):
     """Exact task ``p``: links every copy of a content key in partition ``p`` to its first copy."""
 
     name = "exact links"
+    receives = EXACT_KEYS
 
     def task(self, rank: int) -> None:
         layout = self.layout
-        table = read_partition((layout.exact_keys(r) for r in range(layout.tasks)), rank, EXACT_KEYS_SCHEMA)
+        table = self.received((layout.exact_keys(r) for r in range(layout.tasks)), rank, EXACT_KEYS_SCHEMA)
         orders = table.column("order").to_numpy()
         _, digests = fixed_width_column(table, CONTENT_KEY, CONTENT_KEY_BYTES)
         links = exact_links(orders, digests)
@@ -248,10 +291,12 @@ class LshBuckets(_DedupTask):
     """Bucket task ``p``: the band rows of partition ``p`` whose bucket has 2+ members, by curate task."""
 
     name = "lsh buckets"
+    receives = BAND_ROWS
+    sends = (CANDIDATES,)
 
     def task(self, rank: int) -> None:
         layout = self.layout
-        table = read_partition((layout.band_rows(r) for r in range(layout.tasks)), rank, BAND_ROWS_SCHEMA)
+        table = self.received((layout.band_rows(r) for r in range(layout.tasks)), rank, BAND_ROWS_SCHEMA)
         band = table.column("band").to_numpy()
         bucket = table.column("bucket").to_numpy()
         by_bucket = np.lexsort((bucket, band))
@@ -263,13 +308,16 @@ class LshBuckets(_DedupTask):
         shared[:-1] |= same
         candidates = table.take(pa.array(np.sort(by_bucket[shared])))
         self.stat_update("candidate_rows", value=candidates.num_rows)
-        write_partitioned(layout.candidates(rank), candidates, task_of(candidates.column("order").to_numpy()))
+        partition = task_of(candidates.column("order").to_numpy())
+        self.send(CANDIDATES, layout.candidates(rank), candidates, partition)
 
 
 class CandidateSignatures(_DedupTask):
     """Fetch task ``r``: adds id and signature (from curate task ``r``'s staging) to its candidate rows."""
 
     name = "candidate signatures"
+    receives = CANDIDATES
+    sends = (VERIFY_ROWS,)
 
     def __init__(self, layout: DedupLayout, staging_dir: str):
         super().__init__(layout)
@@ -277,7 +325,7 @@ class CandidateSignatures(_DedupTask):
 
     def task(self, rank: int) -> None:
         layout = self.layout
-        candidates = read_partition(
+        candidates = self.received(
             (layout.candidates(p) for p in range(layout.partitions)), rank, BAND_ROWS_SCHEMA
         )
         wanted = candidates.column("order")
@@ -291,13 +339,14 @@ class CandidateSignatures(_DedupTask):
             [*candidates.columns, joined.column("id"), joined.column(MINHASH)], schema=VERIFY_SCHEMA
         )
         partition = hash_partition(candidates.column("bucket").to_numpy(), layout.partitions)
-        write_partitioned(layout.verify(rank), table, partition)
+        self.send(VERIFY_ROWS, layout.verify(rank), table, partition)
 
 
 class BucketVerifier(_DedupTask):
     """Verify task ``p``: verified links within the buckets of partition ``p`` (leader clustering)."""
 
     name = "verify buckets"
+    receives = VERIFY_ROWS
 
     def __init__(self, layout: DedupLayout, near: NearDedupParams):
         super().__init__(layout)
@@ -305,7 +354,7 @@ class BucketVerifier(_DedupTask):
 
     def task(self, rank: int) -> None:
         layout = self.layout
-        table = read_partition((layout.verify(r) for r in range(layout.tasks)), rank, VERIFY_SCHEMA)
+        table = self.received((layout.verify(r) for r in range(layout.tasks)), rank, VERIFY_SCHEMA)
         orders = table.column("order").to_numpy()
         bands = table.column("band").to_numpy()
         buckets = table.column("bucket").to_numpy()
