@@ -41,3 +41,21 @@ def moto_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def point_aws_at(endpoint: str, region: str, monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """The standard AWS environment aimed at ``endpoint`` with test credentials, no config files read
+    from the real home folder, and fresh s3fs instances."""
+    import s3fs
+
+    for name, value in {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from fsspec.core import url_to_fs
 from loopback import LoopbackServer, free_port
-from s3_server import moto_server
+from s3_server import moto_server, point_aws_at
 
 from connectors.files import plan_files
 from connectors.retry import RetryPolicy, is_transient, with_retries
@@ -58,17 +58,7 @@ def s3_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     """The standard AWS environment pointing at the moto server; fresh s3fs instances."""
     import s3fs
 
-    for name, value in {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    s3fs.S3FileSystem.clear_instance_cache()
+    point_aws_at(moto_endpoint, "eu-central-1", monkeypatch, tmp_path)
     yield moto_endpoint
     s3fs.S3FileSystem.clear_instance_cache()
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
-from s3_server import moto_server
+from s3_server import moto_server, point_aws_at
 
 from connectors.retry import RetryPolicy
 from pipelines.publish import (
@@ -281,17 +281,7 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     import boto3
     import s3fs
 
-    for name, value in {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    s3fs.S3FileSystem.clear_instance_cache()
+    point_aws_at(moto_endpoint, "us-east-1", monkeypatch, tmp_path)
     client = boto3.client("s3")
     client.create_bucket(Bucket=BUCKET)
     yield client
