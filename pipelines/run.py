@@ -180,7 +180,19 @@ def strict_failure(result: RunResult, top: int = 3) -> str | None:
     return f"error: {quarantined} {noun} quarantined (strict): top reasons {listed}"
 
 
+INTERRUPTED = "error: interrupted; the same command resumes the run (tasks that completed are kept)"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The CLI; Ctrl-C stops the run with one line (exit 130), leaving it resumable."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        Console(stderr=True).print(INTERRUPTED, markup=False, soft_wrap=True)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     err = Console(stderr=True)
     if args.workers is not None and args.workers < 1:

@@ -244,6 +244,49 @@ def test_killed_run_is_resumed_by_the_same_command(sample_runs, tmp_path):
     assert ledger(out).sort_by("id").equals(ledger(sample_runs[1]).sort_by("id"))
 
 
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_interrupted_run_stops_in_one_line_and_resumes(sample_runs, tmp_path):
+    """Ctrl-C (SIGINT to the run's process group) once curate is done: one line, exit 130, no process
+    left behind; the same command then finishes with the bytes of an uninterrupted run."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "pipelines.run", "--output", str(out), "--workers", "2"]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    completions = out / "logs" / "curate" / "completions"
+    deadline = time.monotonic() + 300
+    while not (completions.is_dir() and len(list(completions.iterdir())) == 3):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines() == [
+        "error: interrupted; the same command resumes the run (tasks that completed are kept)"
+    ]
+    deadline = time.monotonic() + 20  # helpers (fork server, resource tracker) exit once the driver is gone
+    while _group_alive(process.pid):
+        assert time.monotonic() < deadline, "processes of the interrupted run are left behind"
+        time.sleep(0.1)
+
+    result = cli("--output", str(out), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "manifest.json").read_text())["run"]["resumed"] is True
+    assert data_digests(out) == data_digests(sample_runs[1])
+
+
 def test_foreign_output_directory_is_refused(tmp_path):
     folder = _corpus(tmp_path)
     (tmp_path / "mine").mkdir()
