@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 FORMATS = ("jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv")
 Format = Literal["jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv"]
@@ -56,6 +64,19 @@ def _secret_keys(options: Any, prefix: str = "storage_options") -> list[str]:
     return found
 
 
+def _no_userinfo(url: str) -> str:
+    """A URL must not carry credentials (``scheme://user:password@host``): they would reach ids and logs."""
+    if re.match(r"^[a-z][a-z0-9+.-]*://[^/?#]*@", url, re.I):
+        raise ValueError(
+            "the URL carries credentials (user:password@); put them in environment variables instead"
+        )
+    return url
+
+
+CleanUrl = Annotated[str, AfterValidator(_no_userinfo)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://"), AfterValidator(_no_userinfo)]
+
+
 class Retries(_Strict):
     """Bounded retries with exponential backoff on throttling (S3 SlowDown/503, HTTP 429/5xx)."""
 
@@ -81,7 +102,7 @@ class FilesSource(_Strict):
     """Files behind any fsspec URL or glob: local paths, ``s3://``, ``https://``, ``hf://``."""
 
     kind: Literal["files"]
-    url: Annotated[str, Field(min_length=1)]
+    url: Annotated[CleanUrl, Field(min_length=1)]
     format: Format | None = None  # default: from the file extension
     text_field: str = "text"  # jsonl / parquet / csv column holding the text
     id_field: str = "id"  # jsonl / parquet / csv column holding the record's own id (the ledger's source_id)
@@ -114,7 +135,7 @@ class DcatSource(_Strict):
     """A CKAN / DCAT-AP catalogue: datasets found by ``package_search``, their resources read as files."""
 
     kind: Literal["dcat"]
-    endpoint: Annotated[str, Field(pattern=r"^https?://")]  # CKAN base URL (``/api/3/action`` is added)
+    endpoint: HttpUrl  # CKAN base URL (``/api/3/action`` is added)
     query: str = "*:*"  # CKAN ``q`` (Solr syntax)
     fq: str | None = None  # CKAN filter query, e.g. ``res_format:CSV organization:destatis``
     formats: Annotated[list[Format], Field(min_length=1)] = list(CKAN_FORMATS)  # resource formats to read
@@ -143,7 +164,7 @@ class DspSource(_Strict):
     """Datasets of a Dataspace Protocol 2025-1 provider, each read under a contract agreement."""
 
     kind: Literal["dsp"]
-    endpoint: Annotated[str, Field(pattern=r"^https?://")]  # where /.well-known/dspace-version lives
+    endpoint: HttpUrl  # where /.well-known/dspace-version lives
     dataset: str | None = None  # one dataset id from the provider's catalog ...
     datasets: Literal["all"] | Annotated[list[str], Field(min_length=1)] | None = None  # ... or several / all
     participant_id: str | None = None  # our participant id in the data space (the agreement's assignee)
@@ -353,7 +374,7 @@ class LineageConfig(_Strict):
     """OpenLineage run events: always written to OUT/lineage/, also sent when `url` is set."""
 
     namespace: str = "jaif"
-    url: Annotated[str, Field(pattern=r"^https?://")] | None = None  # an OpenLineage HTTP endpoint
+    url: HttpUrl | None = None  # an OpenLineage HTTP endpoint
     api_key_env: Annotated[str, Field(pattern=_ENV_NAME)] | None = None  # env var with its API key
 
 
@@ -365,7 +386,7 @@ class HubPublish(_Strict):
     token_env: Annotated[str, Field(pattern=_ENV_NAME)] = "HF_TOKEN"
     private: bool = True
     revision: str | None = None  # branch to commit to (created when missing); default: the main branch
-    endpoint: Annotated[str, Field(pattern=r"^https?://")] | None = None  # a Hub other than huggingface.co
+    endpoint: HttpUrl | None = None  # a Hub other than huggingface.co
     include_ledger: bool = False
 
 
@@ -373,7 +394,7 @@ class FsspecPublish(_Strict):
     """Publish to any fsspec URL (``s3://bucket/prefix``, a folder), atomically: a marker is written last."""
 
     kind: Literal["fsspec"]
-    url: Annotated[str, Field(min_length=1)]
+    url: Annotated[CleanUrl, Field(min_length=1)]
     storage_options: dict[str, Any] = {}
     include_ledger: bool = True
 

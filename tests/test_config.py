@@ -140,3 +140,21 @@ def test_credential_like_storage_options_are_refused_without_their_value(options
     with pytest.raises(ConfigError, match="looks like a secret") as error:
         parse_config(data)
     assert "Bearer v" not in str(error.value) and ": v" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"sources": [{"kind": "files", "url": "https://user:s3cr3t@example.org/a.jsonl"}]},
+        {"sources": [{"kind": "dcat", "endpoint": "https://user:s3cr3t@ckan.example.org"}]},
+        {"sources": [{"kind": "dsp", "endpoint": "https://user:s3cr3t@dsp.example.org", "dataset": "d"}]},
+        {"publish": {"kind": "fsspec", "url": "s3://key:s3cr3t@bucket/prefix"}},
+        {"lineage": {"url": "https://user:s3cr3t@marquez.example.org"}},
+    ],
+    ids=["files", "dcat", "dsp", "publish", "lineage"],
+)
+def test_urls_with_credentials_are_refused(section: dict) -> None:
+    data = {"name": "x", "sources": [{"kind": "files", "url": "a.jsonl"}], **section}
+    with pytest.raises(ConfigError, match="carries credentials") as error:
+        parse_config(data)
+    assert "s3cr3t" not in str(error.value)

@@ -75,3 +75,21 @@ def test_the_gate_can_be_switched_off(tmp_path: Path) -> None:
     config = _config(tmp_path, validation={"enabled": False})
     assert main(["--config", str(config), "--output", str(tmp_path / "out")]) == 0
     assert not (tmp_path / "out" / "validation").exists()
+
+
+def test_secrets_in_the_environment_reach_no_output_file(tmp_path: Path, monkeypatch) -> None:
+    """Credentials the tasks inherit (cloud keys, Hub and DSP tokens) are in no file of the run's folder."""
+    planted = {
+        "AWS_SECRET_ACCESS_KEY": "planted-aws-secret-4711",
+        "HF_TOKEN": "hf_plantedtoken4711",
+        "DSP_TOKEN": "Bearer planted-dsp-4711",
+    }
+    for name, value in planted.items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "out"
+    assert main(["--config", str(_config(tmp_path)), "--output", str(out)]) == 0
+    for path in out.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for value in planted.values():
+                assert value.encode() not in content, f"{value} in {path}"
