@@ -118,11 +118,10 @@ def plan_phases(
         tasks,
         write_after,
     )
-    finalizer = RunFinalizer(
-        str(output), str(work), str(layout.decisions), config.model_dump(mode="json"), run_info, started_unix
-    )
-    add("finalize", [finalizer], 1, "write")
     config_json = config.model_dump(mode="json")
+    decisions = str(layout.decisions)
+    finalizer = RunFinalizer(str(output), str(work), decisions, config_json, run_info, started_unix)
+    add("finalize", [finalizer], 1, "write")
     add("document", [RunDocumenter(str(output), str(work), config_json)], 1, "finalize")
     if config.validation.enabled:
         add("validate", [RunValidator(str(output), str(work), config_json)], 1, "finalize")

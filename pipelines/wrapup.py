@@ -70,7 +70,7 @@ class RunDocumenter(_WrapUpStep):
         write_dataset_card(out, config, facts=facts)
         write_ai_act_summary(out, config, facts=facts)
         try:
-            write_report(out, config)
+            write_report(out, config, facts=facts)
         except ReportMismatch as exc:
             raise self.fail(f"report: {exc}") from exc
 

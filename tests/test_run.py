@@ -218,21 +218,33 @@ def test_rerun_into_same_output_replaces_it(tmp_path):
     assert data_digests(tmp_path / "out") == first
 
 
-def test_killed_run_is_resumed_by_the_same_command(sample_runs, tmp_path):
-    """SIGKILL after the curate phase; the same command skips the completed tasks and ends with the
-    bytes of an uninterrupted run."""
-    out = tmp_path / "out"
+def _run_past_curate(out: Path) -> subprocess.Popen[str]:
+    """The sample run started as its own process group, returned once its 3 curate tasks completed."""
     command = [sys.executable, "-m", "pipelines.run", "--output", str(out), "--workers", "2"]
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     completions = out / "logs" / "curate" / "completions"
     deadline = time.monotonic() + 300
     while not (completions.is_dir() and len(list(completions.iterdir())) == 3):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
+    return process
+
+
+def test_killed_run_is_resumed_by_the_same_command(sample_runs, tmp_path):
+    """SIGKILL after the curate phase; the same command skips the completed tasks and ends with the
+    bytes of an uninterrupted run."""
+    out = tmp_path / "out"
+    process = _run_past_curate(out)
+    completions = out / "logs" / "curate" / "completions"
     os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    process.communicate()
     assert not (out / "manifest.json").exists()
     marks = {p.name: p.stat().st_mtime_ns for p in completions.iterdir()}
 
@@ -256,20 +268,7 @@ def test_interrupted_run_stops_in_one_line_and_resumes(sample_runs, tmp_path):
     """Ctrl-C (SIGINT to the run's process group) once curate is done: one line, exit 130, no process
     left behind; the same command then finishes with the bytes of an uninterrupted run."""
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "pipelines.run", "--output", str(out), "--workers", "2"]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    completions = out / "logs" / "curate" / "completions"
-    deadline = time.monotonic() + 300
-    while not (completions.is_dir() and len(list(completions.iterdir())) == 3):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
+    process = _run_past_curate(out)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130

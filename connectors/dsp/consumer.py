@@ -50,6 +50,7 @@ from connectors.dsp.odrl import PolicyDecision, UsageContext, evaluate, policy_d
 from connectors.dsp.protocol import (
     FILE_INDEX_TYPE,
     HTTP_PULL,
+    PROVIDER_ENDPOINTS,
     PROVIDER_SENDS,
     VERSION,
     InvalidTransition,
@@ -437,16 +438,18 @@ class DspSession:
         difference = policy_difference(offer, agreement)
         return None if difference is None else f"the agreement differs from the offer: {difference}"
 
-    def _send_negotiation(self, process: Process, type_: str, **fields: Any) -> None:
+    def _send(self, process: Process, type_: str, **fields: Any) -> None:
+        """Move our record of ``process`` by a message of ``type_``, then post it to the provider."""
         msg = message(type_, providerPid=process.peer_pid, consumerPid=process.local_pid, **fields)
-        path = {
-            "ContractNegotiationEventMessage": "events",
-            "ContractAgreementVerificationMessage": "agreement/verification",
-            "ContractNegotiationTerminationMessage": "termination",
-        }[type_]
-        self.negotiations.advance(process.local_pid, kind(msg))
+        transfer = type_.startswith("Transfer")
+        table, area = (self.transfers, "transfers") if transfer else (self.negotiations, "negotiations")
+        table.advance(process.local_pid, kind(msg))
+        path = PROVIDER_ENDPOINTS[type_]
+        self.client.post(f"{self.base}/{area}/{segment(str(process.peer_pid))}/{path}", msg)
+
+    def _send_negotiation(self, process: Process, type_: str, **fields: Any) -> None:
         try:
-            self.client.post(f"{self.base}/negotiations/{segment(str(process.peer_pid))}/{path}", msg)
+            self._send(process, type_, **fields)
         except PeerError as exc:
             if type_ != "ContractNegotiationTerminationMessage":
                 self._terminate_negotiation(process, f"the provider refused {type_}")
@@ -515,24 +518,11 @@ class DspSession:
             raise NegotiationFailed(f"{exc}; transfer terminated") from None
         return dict(address)
 
-    def _send_transfer(self, process: Process, type_: str, **fields: Any) -> None:
-        msg = message(type_, providerPid=process.peer_pid, consumerPid=process.local_pid, **fields)
-        path = {
-            "TransferCompletionMessage": "completion",
-            "TransferTerminationMessage": "termination",
-            "TransferStartMessage": "start",
-            "TransferSuspensionMessage": "suspension",
-        }[type_]
-        self.transfers.advance(process.local_pid, kind(msg))
-        self.client.post(f"{self.base}/transfers/{segment(str(process.peer_pid))}/{path}", msg)
-
     def _terminate_transfer(self, process: Process, reason: str) -> None:
         if process.state in (TransferState.COMPLETED, TransferState.TERMINATED) or process.peer_pid is None:
             return
         try:
-            self._send_transfer(
-                process, "TransferTerminationMessage", code="jaif:terminated", reason=[reason]
-            )
+            self._send(process, "TransferTerminationMessage", code="jaif:terminated", reason=[reason])
         except PeerError as exc:
             log.warning("terminating transfer %s: %s", process.local_pid, exc)
 
@@ -710,7 +700,7 @@ class DspSession:
         process = self.transfers.get(transfer.pid)
         if process.state is TransferState.STARTED and succeeded:
             try:
-                self._send_transfer(process, "TransferCompletionMessage")
+                self._send(process, "TransferCompletionMessage")
             except PeerError as exc:
                 log.warning("completing transfer of %s: %s", transfer.dataset_id, exc)
         else:

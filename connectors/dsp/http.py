@@ -132,6 +132,8 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+# (request, error message type) -> the (providerPid, consumerPid) an error answer names.
+ProcessIds = Callable[[Request, str], tuple[str | None, str | None]]
 
 
 class JsonServer:
@@ -142,10 +144,18 @@ class JsonServer:
     ``error_type`` names the DSP error message type of this route's 400 and 404 answers.
     """
 
-    def __init__(self, host: str, port: int, transcript: Transcript | None = None, name: str = "dsp") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        transcript: Transcript | None = None,
+        name: str = "dsp",
+        process_ids: ProcessIds | None = None,
+    ) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler, str]] = []
         self.transcript = transcript or Transcript()
         self.name = name
+        self.process_ids = process_ids or message_process_ids
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -237,12 +247,21 @@ class JsonServer:
         try:
             return handler(request)
         except (MessageError, InvalidTransition) as exc:
-            return Response(400, error_body(error_type, str(exc), 400, *_pids(request)))
+            return self.refuse(400, error_type, str(exc), request)
         except UnknownProcess as exc:
-            return Response(404, error_body(error_type, f"no process {exc.args[0]}", 404, *_pids(request)))
+            return self.refuse(404, error_type, f"no process {exc.args[0]}", request)
         except Exception as exc:  # a handler bug must not kill the server thread
             log.exception("%s: %s %s failed", self.name, request.method, request.path)
             return Response(500, error_body(error_type, f"internal error: {type(exc).__name__}", 500))
+
+    def refuse(self, status: int, error_type: str, reason: str, request: Request) -> Response:
+        """A DSP error answer naming the process ids :attr:`process_ids` finds for ``request``; logged."""
+        log.info(
+            "%s refused status=%d path=%s reason=%s", self.name, status, request.path, json.dumps(reason)
+        )
+        return Response(
+            status, error_body(error_type, reason, status, *self.process_ids(request, error_type))
+        )
 
     def _send(self, http: BaseHTTPRequestHandler, response: Response, method: str) -> None:
         try:
@@ -288,7 +307,8 @@ def _json_or_text(body: bytes) -> Any:
         return body[:200].decode("utf-8", "replace")
 
 
-def _pids(request: Request) -> tuple[str | None, str | None]:
+def message_process_ids(request: Request, error_type: str) -> tuple[str | None, str | None]:
+    """The provider and consumer process ids the request's message carries."""
     try:
         msg = request.json()
     except MessageError:

@@ -290,6 +290,19 @@ def authorization_header(properties: Mapping[str, str]) -> str | None:
     return token
 
 
+# Where a consumer posts a message on the provider, under ``negotiations/{providerPid}/`` or
+# ``transfers/{providerPid}/`` (the HTTPS binding's provider paths).
+PROVIDER_ENDPOINTS = {
+    "ContractRequestMessage": "request",
+    "ContractNegotiationEventMessage": "events",
+    "ContractAgreementVerificationMessage": "agreement/verification",
+    "ContractNegotiationTerminationMessage": "termination",
+    "TransferStartMessage": "start",
+    "TransferSuspensionMessage": "suspension",
+    "TransferCompletionMessage": "completion",
+    "TransferTerminationMessage": "termination",
+}
+
 # Who may send which message: each side's endpoints accept only what the other side may send.
 CONSUMER_SENDS = frozenset(
     {

@@ -314,7 +314,7 @@ class DspProvider:
         self._catalog_offers = {self._offer(d)["@id"]: d for d in config.datasets}
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
         record = Transcript(Path(transcript) if transcript is not None else None)
-        self.server = JsonServer(host, port, record, name="dsp-provider")
+        self.server = JsonServer(host, port, record, name="dsp-provider", process_ids=self._pids)
         self._scheme = "http"
         if certfile and keyfile:
             self.server.wrap_tls(certfile, keyfile)
@@ -383,34 +383,11 @@ class DspProvider:
             ("POST", "/transfers/{pid}/termination", terminate, transfer),
             ("GET", "/data/{pid}", self._data_index, transfer),
         ):
-            self.server.route(method, self.base_path + path, self._guarded(handler, error_type), error_type)
+            self.server.route(method, self.base_path + path, handler, error_type)
         self.server.route("GET", self.base_path + "/data/{pid}/{path:path}", self._data_file, transfer)
 
-    def _guarded(self, handler: Handler, error_type: str) -> Handler:
-        """``handler`` whose protocol errors are answered with an error message naming both process ids."""
-
-        def answer(request: Request) -> Response:
-            try:
-                return handler(request)
-            except (MessageError, InvalidTransition) as exc:
-                return self._error(400, error_type, str(exc), request)
-            except UnknownProcess as exc:
-                return self._error(404, error_type, f"no process {exc.args[0]}", request)
-
-        return answer
-
-    def _error(self, status: int, error_type: str, reason: str, request: Request) -> Response:
-        _event(logging.INFO, "refused", status=status, path=request.path, reason=json.dumps(reason))
-        if error_type == _CATALOG_ERROR:
-            return Response(status, message(error_type, code=str(status), reason=[reason]))
-        provider_pid, consumer_pid = self._pids(request, error_type)
-        body = message(
-            error_type, providerPid=provider_pid, consumerPid=consumer_pid, code=str(status), reason=[reason]
-        )
-        return Response(status, body)
-
     def _pids(self, request: Request, error_type: str) -> tuple[str, str]:
-        """The process ids an error names: from the path, the message, or our record ("" when unknown)."""
+        """The process ids an error names: from the path, the message, or our record (server hook)."""
         try:
             body = request.json()
         except MessageError:
@@ -521,7 +498,7 @@ class DspProvider:
     def _dataset(self, request: Request) -> Response:
         dataset = self.config.dataset(request.params["id"])
         if dataset is None:
-            return self._error(404, _CATALOG_ERROR, f"no dataset {request.params['id']}", request)
+            return self.server.refuse(404, _CATALOG_ERROR, f"no dataset {request.params['id']}", request)
         entry = self._dataset_entry(dataset)
         return Response(200, message("Dataset", **{k: v for k, v in entry.items() if k != "@type"}))
 

@@ -735,16 +735,16 @@ def render_report(figures: RunFigures) -> str:
     )
 
 
-def read_figures(out: Path, config: PipelineConfig) -> RunFigures:
-    """The finished run's numbers, checked against its manifest."""
-    facts, tally = RunFacts.load(out), tally_ledger(out)
+def read_figures(out: Path, config: PipelineConfig, *, facts: RunFacts | None = None) -> RunFigures:
+    """The finished run's numbers, checked against its manifest (``facts``: already loaded for ``out``)."""
+    facts, tally = facts or RunFacts.load(out), tally_ledger(out)
     check_against_manifest(tally, facts, facts.manifest["counts"])
     return RunFigures(manifest=facts.manifest, config=config, tally=tally, facts=facts)
 
 
-def write_report(out: Path, config: PipelineConfig) -> Path:
+def write_report(out: Path, config: PipelineConfig, *, facts: RunFacts | None = None) -> Path:
     """Write ``OUT/report.html`` for the finished run in ``out``; its path."""
-    page = render_report(read_figures(out, config))
+    page = render_report(read_figures(out, config, facts=facts))
     path = out / REPORT_FILE
     temporary = path.with_name(f".{REPORT_FILE}.tmp")
     temporary.write_text(page, encoding="utf-8")
