@@ -15,10 +15,13 @@ for private repositories). Listing and opening are retried on throttling (see
 
 from __future__ import annotations
 
+import fnmatch
 import glob as globlib
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -83,6 +86,48 @@ def _modified(info: dict[str, Any]) -> str | None:
     return None
 
 
+def source_root(path: str) -> str:
+    """The folder a local source's files are named relative to: the folder of ``path``, the part of a
+    glob before its first wildcard, or the folder that holds a single file."""
+    if globlib.has_magic(path):
+        parts = Path(path).parts
+        fixed = next(i for i, part in enumerate(parts) if globlib.has_magic(part))
+        return str(Path(*parts[:fixed]))
+    return path if os.path.isdir(path) else os.path.dirname(path)
+
+
+def lists_inside(source: FilesSource, folder: Path) -> bool:
+    """Whether listing a local source could find files inside ``folder`` (a folder it lists
+    recursively, or a glob whose pattern reaches into ``folder``); False for other stores."""
+    fs, path = url_to_fs(source.url, **source.storage_options)
+    if not isinstance(fs, LocalFileSystem):
+        return False
+    path = os.path.abspath(path)
+    root = Path(source_root(path)).resolve()
+    folder = folder.resolve()
+    if not folder.is_relative_to(root):
+        return False
+    if not globlib.has_magic(path):
+        return os.path.isdir(path)  # a folder is listed recursively; a single file is only itself
+    pattern = Path(path).parts[len(Path(source_root(path)).parts) :]
+    inside = folder.relative_to(root).parts
+    for depth, name in enumerate(inside):
+        if depth >= len(pattern) or "**" in pattern[depth]:
+            return depth < len(pattern)
+        if not fnmatch.fnmatchcase(name, pattern[depth]):
+            return False
+    return len(pattern) > len(inside)
+
+
+def _local_naming(source: FilesSource, path: str) -> Callable[[str], str] | None:
+    """How a local source's files are named in ids and outputs (``paths``): None keeps ``file://`` URIs."""
+    if source.paths == "absolute":
+        return None
+    root = Path(source_root(path))
+    prefix = f"{source.name}/" if source.name else ""
+    return lambda file: prefix + Path(file).relative_to(root).as_posix()
+
+
 def unreachable(where: str, url: str, exc: BaseException, policy: RetryPolicy) -> SourceError:
     """The one-line error for a store that stayed unreachable or refused."""
     if is_transient(exc):
@@ -123,8 +168,9 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
     policy = retry_policy(source.retries)
     try:
         fs, path = url_to_fs(source.url, **source.storage_options)
-        if isinstance(fs, LocalFileSystem):
-            path = os.path.abspath(path)  # resolve "..": the URI is part of every document id
+        local = isinstance(fs, LocalFileSystem)
+        if local:
+            path = os.path.abspath(path)  # resolve ".." before naming files relative to the root
         matches = with_retries(lambda: _list(fs, path, source.url), policy)
     except FileNotFoundError as exc:
         if is_transient(exc):
@@ -133,6 +179,7 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
     except Exception as exc:  # stores raise their own types (aiohttp, botocore, huggingface_hub)
         raise unreachable(where, source.url, exc, policy) from None
 
+    naming = _local_naming(source, path) if local else None
     units = []
     for path_, info in matches:
         if info.get("type") == "directory":
@@ -142,9 +189,13 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
             raise SourceError(
                 f"{where}: cannot tell the format of {path_} from its name; set `format` or narrow `url`"
             )
+        uri, location = _full_uri(fs, path_), None
+        if naming is not None:
+            uri, location = naming(path_), uri
         unit = InputUnit(
             source_index=source_index,
-            uri=_full_uri(fs, path_),
+            uri=uri,
+            location=location,
             format=fmt,
             text_field=source.text_field,
             id_field=source.id_field,

@@ -127,6 +127,7 @@ def _finalize_ledger(ledger_parts: Path, out: Path, shard_names: dict[str, str],
     """
     target = out / "ledger"
     target.mkdir(parents=True, exist_ok=True)
+    placed: set[str] = set()
     for part in sorted(ledger_parts.glob("*.parquet")):
         checks = json.loads(part.with_suffix(".checks.json").read_text())
         if checks["repeated_ids"]:
@@ -140,8 +141,30 @@ def _finalize_ledger(ledger_parts: Path, out: Path, shard_names: dict[str, str],
         if missing:
             raise ConservationError(f"ledger names a shard that was never written: {missing[0]}")
         table = table.set_column(table.schema.get_field_index("shard"), "shard", pa.array(final, pa.string()))
+        _check_kept_in_shards(out, table, placed)
         pq.write_table(table, target / f"part-{part.stem}.parquet", compression="zstd")
         summary.add_ledger(table)
+    written = {p.relative_to(out).as_posix() for p in (out / "data").rglob("*.parquet")}
+    if written - placed:
+        unplaced = sorted(written - placed)[0]
+        raise ConservationError(f"data shard {unplaced} holds rows that the ledger does not place")
+
+
+def _check_kept_in_shards(out: Path, table: pa.Table, placed: set[str]) -> None:
+    """Every kept row of one write task's ledger part is in the data shard its ``shard`` names, and
+    those shards hold exactly these documents (a shard is written by one write task, so it is
+    checked once, against one part; ``placed`` collects the shards checked so far)."""
+    kept = table.filter(pc.equal(table["status"], str(Status.KEPT)))
+    if kept["shard"].null_count:
+        raise ConservationError("a kept document is in no data shard")
+    for shard in sorted(pc.unique(kept["shard"]).to_pylist()):
+        if shard in placed:
+            raise ConservationError(f"ledger parts of two write tasks place documents in {shard}")
+        placed.add(shard)
+        expected = pc.sort_indices(ids := kept.filter(pc.equal(kept["shard"], shard))["id"])
+        held = pq.read_table(out / shard, columns=["id"])["id"]
+        if len(held) != len(ids) or not pc.take(ids, expected).equals(pc.take(held, pc.sort_indices(held))):
+            raise ConservationError(f"{shard} does not hold exactly the kept documents placed there")
 
 
 def _file_entry(out: Path, path: Path) -> dict[str, Any]:
@@ -151,12 +174,20 @@ def _file_entry(out: Path, path: Path) -> dict[str, Any]:
             digest.update(chunk)
     entry: dict[str, Any] = {"path": path.relative_to(out).as_posix(), "bytes": path.stat().st_size}
     entry["sha256"] = digest.hexdigest()
-    if path.suffix == ".parquet":
-        entry["rows"] = pq.ParquetFile(path).metadata.num_rows
-    elif path.suffix == ".tar":
-        with tarfile.open(path) as tar:
-            entry["rows"] = sum(1 for m in tar.getmembers() if m.name.endswith(".txt"))
+    rows = file_rows(path)
+    if rows is not None:
+        entry["rows"] = rows
     return entry
+
+
+def file_rows(path: Path) -> int | None:
+    """The documents a shard holds (rows of a Parquet file, samples of a WebDataset tar), or None."""
+    if path.suffix == ".parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    if path.suffix == ".tar":
+        with tarfile.open(path) as tar:
+            return sum(1 for m in tar.getmembers() if m.name.endswith(".txt"))
+    return None
 
 
 def _package_versions() -> dict[str, str]:

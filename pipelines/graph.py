@@ -36,6 +36,7 @@ from pipelines.dedup.tasks import (
 )
 from pipelines.engines.base import Phase
 from pipelines.finalize import RunFinalizer
+from pipelines.outputs import WORK, staged_tree
 from pipelines.sinks.ledger import LedgerWriter
 from pipelines.sinks.shards import ParquetShardWriter, WebDatasetShardWriter
 from pipelines.sinks.staging import StagedReader, StagedWriter
@@ -43,7 +44,6 @@ from pipelines.stages import build_dedup_signatures, curation_stages, near_dedup
 from pipelines.wrapup import RunDocumenter, RunValidator
 from schemas.config import PipelineConfig
 
-WORK = ".work"  # the run's intermediate files, under the output folder; removed when the run completes
 TITLES = {  # what progress bars say about each phase
     "curate": "curate (read, stages, dedup keys)",
     "dedup-exact": "dedup: exact keys",
@@ -120,9 +120,10 @@ def plan_phases(
     )
     config_json = config.model_dump(mode="json")
     decisions = str(layout.decisions)
-    finalizer = RunFinalizer(str(output), str(work), decisions, config_json, run_info, started_unix)
+    tree = str(staged_tree(output))  # what becomes the output folder once the run has succeeded
+    finalizer = RunFinalizer(tree, str(work), decisions, config_json, run_info, started_unix)
     add("finalize", [finalizer], 1, "write")
-    add("document", [RunDocumenter(str(output), str(work), config_json)], 1, "finalize")
+    add("document", [RunDocumenter(tree, str(work), config_json)], 1, "finalize")
     if config.validation.enabled:
-        add("validate", [RunValidator(str(output), str(work), config_json)], 1, "finalize")
+        add("validate", [RunValidator(tree, str(work), config_json)], 1, "finalize")
     return phases

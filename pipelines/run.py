@@ -228,8 +228,8 @@ def _main(argv: list[str] | None) -> int:
         for phase, job in submitted.jobs.items():
             console.print(f"{phase:18s} {job or 'complete, not resubmitted'}", markup=False)
         console.print(
-            f"submitted; the run writes {submitted.output}/manifest.json when it is done "
-            "(the same command without --detach waits for these jobs)",
+            "submitted; the same command without --detach waits for these jobs, checks the outputs "
+            f"and moves them into {submitted.output}",
             markup=False,
             soft_wrap=True,
         )

@@ -12,15 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from connectors.base import DatasetReport, InputUnit, SourceAccess, SourceError, connector
+from connectors.files import lists_inside
 from pipelines.engines import make_engine
 from pipelines.engines.base import (
     BatchEngine,
@@ -32,27 +31,20 @@ from pipelines.engines.base import (
     completed_tasks,
 )
 from pipelines.finalize import FAILURE_FILE, RunSummary
-from pipelines.graph import WORK, plan_phases
+from pipelines.graph import plan_phases
+from pipelines.outputs import (
+    WORK,
+    OutputError,
+    check_inputs_apart,
+    prepare_output,
+    read_plan,
+    staged_tree,
+    switch_outputs,
+)
 from pipelines.publish import PublishResult
 from pipelines.reports.lineage import emit_lineage, run_id_for
 from pipelines.wrapup import PUBLISH_RECORD
-from schemas.config import FsspecPublish, PipelineConfig
-
-# Paths a run writes into its output directory (and clears before it starts again).
-RUN_OUTPUTS = (
-    "data",
-    "webdataset",
-    "ledger",
-    "logs",
-    "validation",
-    "lineage",
-    WORK,
-    "manifest.json",
-    "README.md",
-    "ai_act_summary.md",
-    "ai_act_summary.json",
-    "report.html",
-)
+from schemas.config import FilesSource, FsspecPublish, PipelineConfig
 
 
 class RunError(RuntimeError):
@@ -66,9 +58,6 @@ class RunResult:
     seconds: float
 
 
-PLAN_FILE = "plan.json"  # under .work: the fingerprint of the planned run
-
-
 def plan_fingerprint(config: PipelineConfig, units: list[InputUnit], limit: int | None) -> str:
     """What decides a run's outputs: the config, the input units and the limit (never the engine
     or the workers, which do not change the outputs)."""
@@ -80,35 +69,6 @@ def plan_fingerprint(config: PipelineConfig, units: list[InputUnit], limit: int 
         "limit": limit,
     }
     return hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def prepare_output(out: Path, fingerprint: str) -> bool:
-    """Make ``out`` ready for a run; True when an unfinished run of the same plan is resumed there.
-
-    An unfinished run (its work folder is there until the run closes) of the same plan is kept, so
-    that its completed tasks are skipped; any other previous run's outputs are cleared; a non-empty
-    folder that holds no previous run is refused.
-    """
-    if out.exists() and not out.is_dir():
-        raise RunError(f"output {out} exists and is not a directory")
-    earlier = _read_plan(out)
-    if earlier and earlier["fingerprint"] == fingerprint:
-        return True
-    if out.is_dir() and any(out.iterdir()):
-        if not ((out / "manifest.json").exists() or (out / WORK).exists()):
-            raise RunError(
-                f"output directory {out} is not empty and holds no previous run; choose another --output"
-            )
-        for name in RUN_OUTPUTS:
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    (out / WORK).mkdir(parents=True, exist_ok=True)
-    plan = {"fingerprint": fingerprint, "started_unix": time.time()}
-    (out / WORK / PLAN_FILE).write_text(json.dumps(plan) + "\n")
-    return False
 
 
 @dataclass
@@ -155,18 +115,45 @@ def open_sources(config: PipelineConfig) -> OpenedSources:
     except BaseException:
         OpenedSources([], [], accesses).close(False)
         raise
-    owner: dict[str, int] = {}
-    units = []
-    for unit in (unit for access in accesses for unit in access.units):
-        # a file matched by two sources is read once, as the first source planned it
-        if owner.setdefault(unit.uri, unit.source_index) == unit.source_index:
-            units.append(unit)
-    opened = OpenedSources(units, [d for access in accesses for d in access.datasets], accesses)
+    opened = OpenedSources([], [d for access in accesses for d in access.datasets], accesses)
+    try:
+        units = _distinct_units(unit for access in accesses for unit in access.units)
+    except SourceError:
+        opened.close(False)
+        raise
+    opened.units = units
     if not units:
         opened.close(False)
         refused = "; ".join(f"{d.dataset_id}: {d.decision} ({d.reason})" for d in opened.datasets)
         raise SourceError(f"no source yielded any input{': ' + refused if refused else ''}")
     return opened
+
+
+def _distinct_units(units: Iterable[InputUnit]) -> list[InputUnit]:
+    """The units to read: a file matched by two sources is read once, as the first source planned it;
+    two different files that would get the same identity (and so the same ids) are refused."""
+    owner: dict[str, int] = {}
+    read_as: dict[str, str] = {}
+    chosen = []
+    for unit in units:
+        if owner.setdefault(unit.read_url, unit.source_index) != unit.source_index:
+            continue
+        if read_as.setdefault(unit.uri, unit.read_url) != unit.read_url:
+            raise SourceError(
+                f"sources[{owner[read_as[unit.uri]]}] and sources[{unit.source_index}] both have a file "
+                f"named {unit.uri}; give the sources different `name`s"
+            )
+        chosen.append(unit)
+    return chosen
+
+
+def sources_listing_inside(config: PipelineConfig, folder: Path) -> list[int]:
+    """The sources whose listing could find files inside ``folder`` (see :func:`lists_inside`)."""
+    return [
+        index
+        for index, source in enumerate(config.sources)
+        if isinstance(source, FilesSource) and lists_inside(source, folder)
+    ]
 
 
 def plan_units(config: PipelineConfig) -> list[InputUnit]:
@@ -199,8 +186,20 @@ class PlannedRun:
     config: PipelineConfig
     run_id: str  # the OpenLineage run id, the same for every process of this run
 
+    @property
+    def tree(self) -> Path:
+        """Where the phases write the run's outputs until they are switched into :attr:`output`."""
+        return staged_tree(self.output)
+
+    @property
+    def logs(self) -> Path:
+        return self.tree / "logs"
+
     def phase_names(self) -> list[str]:
         return [phase.name for phase in self.phases]
+
+    def lineage(self, event_type: str, error: str | None = None) -> None:
+        emit_lineage(event_type, self.output, self.config, self.run_id, error=error, folder=self.tree)
 
     def close(self, succeeded: bool) -> None:
         self.sources.close(succeeded)
@@ -254,27 +253,39 @@ def copy_run_to(out: Path, url: str) -> PublishResult:
 
 
 def complete_run(run: PlannedRun) -> PublishResult | None:
-    """The run's phases are done and its gate passed: publish it where the config says, then close it.
+    """The run's phases are done and its gate passed: check its outputs, publish them where the
+    config says, and switch them into the output folder.
 
-    Closing sends the OpenLineage COMPLETE event and removes the work folder, which marks the run
-    finished. A failed publish fails the run and leaves it unfinished, so the same command publishes
-    it again without recomputing anything.
+    The outputs must match the manifest (every file's bytes, sha256 and rows) or nothing is published
+    or switched in. A failed check or publish fails the run and leaves it unfinished (the previous
+    run's outputs untouched), so the same command tries again without recomputing anything.
     """
+    from pipelines.publish import PublishError, verify_manifest
+
+    try:
+        verify_manifest(run.tree)
+    except PublishError as exc:
+        message = f"output check failed: {str(exc).removeprefix('publish: ')}"
+        run.lineage("FAIL", error=message)
+        raise RunError(message) from None
     result = None
     if run.config.publish is not None:
-        from pipelines.publish import PublishError, publish_run
+        from pipelines.publish import publish_run
 
         try:
-            result = publish_run(run.output, run.config)
+            result = publish_run(run.tree, run.config)
         except PublishError as exc:
-            emit_lineage("FAIL", run.output, run.config, run.run_id, error=str(exc))
+            run.lineage("FAIL", error=str(exc))
             raise RunError(str(exc)) from None
         if result is not None:
-            record = run.output / PUBLISH_RECORD
+            record = run.tree / PUBLISH_RECORD
             record.parent.mkdir(parents=True, exist_ok=True)
             record.write_text(json.dumps(asdict(result), indent=2, default=str) + "\n")
-    emit_lineage("COMPLETE", run.output, run.config, run.run_id)
-    shutil.rmtree(run.output / WORK, ignore_errors=True)
+    run.lineage("COMPLETE")
+    try:
+        switch_outputs(run.output, run.run_id)
+    except OutputError as exc:
+        raise RunError(str(exc)) from None
     return result
 
 
@@ -298,7 +309,7 @@ def submit_pipeline(
                 f"the {run.engine.name} engine runs in this process and cannot detach; use --engine slurm"
             )
         try:
-            jobs = run.engine.submit(run.phases, run.output / "logs")
+            jobs = run.engine.submit(run.phases, run.logs)
         except PhaseFailed as exc:
             raise RunError(str(exc)) from exc
     except BaseException:
@@ -352,12 +363,17 @@ def _plan_opened(
 ) -> PlannedRun:
     units = sources.units
     fingerprint = plan_fingerprint(config, units, limit)
-    resumed = prepare_output(output, fingerprint) if fresh else True
-    plan = _read_plan(output)
+    try:
+        check_inputs_apart(output, (unit.read_url for unit in units), sources_listing_inside(config, output))
+        resumed = prepare_output(output, fingerprint) if fresh else True
+    except OutputError as exc:
+        raise RunError(str(exc)) from None
+    plan = read_plan(output)
     if plan is None or plan["fingerprint"] != fingerprint:
         raise RunError(f"{output} holds no planned run of this config and input (plan it first)")
     started_unix = plan["started_unix"]
-    sources.attach_logs(output / "logs")
+    tree = staged_tree(output)
+    sources.attach_logs(tree / "logs")
     run_info = {
         "run_id": run_id_for(output, started_unix),
         "engine": engine_kind,
@@ -370,9 +386,10 @@ def _plan_opened(
         "datasets": [report.to_json() for report in sources.datasets],
     }
     phases = plan_phases(config, units, output, limit, run_info, started_unix)
+    run = PlannedRun(output, phases, engine, sources, config, run_info["run_id"])
     if not resumed:
-        emit_lineage("START", output, config, run_info["run_id"])
-    return PlannedRun(output, phases, engine, sources, config, run_info["run_id"])
+        run.lineage("START")
+    return run
 
 
 def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | None = None) -> None:
@@ -384,7 +401,7 @@ def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | 
     unknown = set(names) - {phase.name for phase in chosen}
     if unknown:
         raise RunError(f"no phase {sorted(unknown)} in this run (phases: {run.phase_names()})")
-    logs = run.output / "logs"
+    logs = run.logs
     by_name = {phase.name: phase for phase in run.phases}
     for phase in chosen:
         for name in phase.depends:
@@ -396,7 +413,7 @@ def run_phases(run: PlannedRun, names: Sequence[str], progress: PhaseProgress | 
     except PhaseFailed as exc:
         failure = run.output / WORK / FAILURE_FILE
         message = failure.read_text().strip() if failure.exists() else str(exc)
-        emit_lineage("FAIL", run.output, run.config, run.run_id, error=message)
+        run.lineage("FAIL", error=message)
         raise RunError(message) from exc
 
 
@@ -406,8 +423,3 @@ def read_summary(output: Path) -> RunSummary:
     summary = RunSummary.from_json(manifest["counts"])
     summary.datasets = manifest["run"].get("datasets", [])
     return summary
-
-
-def _read_plan(output: Path) -> dict[str, Any] | None:
-    plan = output / WORK / PLAN_FILE
-    return json.loads(plan.read_text()) if plan.is_file() else None

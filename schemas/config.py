@@ -74,6 +74,8 @@ def _no_userinfo(url: str) -> str:
 
 
 CleanUrl = Annotated[str, AfterValidator(_no_userinfo)]
+# A source's short name: the first segment of its files' identities (letters, digits, ``._-``).
+SourceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://"), AfterValidator(_no_userinfo)]
 
 
@@ -103,6 +105,12 @@ class FilesSource(_Strict):
 
     kind: Literal["files"]
     url: Annotated[CleanUrl, Field(min_length=1)]
+    # A local source's files are named (in ids, ``source_uri`` and the manifest) by their path relative
+    # to the source's root (the folder of ``url``, or the part of a glob before its first wildcard),
+    # prefixed with ``name`` when it is set, so that moving or re-mounting the data changes nothing.
+    # ``paths: absolute`` names them by their absolute ``file://`` URI instead (machine-specific).
+    name: SourceName | None = None
+    paths: Literal["relative", "absolute"] = "relative"
     format: Format | None = None  # default: from the file extension
     text_field: str = "text"  # jsonl / parquet / csv column holding the text
     id_field: str = "id"  # jsonl / parquet / csv column holding the record's own id (the ledger's source_id)

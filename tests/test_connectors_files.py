@@ -45,13 +45,16 @@ def test_format_from_extension(name, fmt):
     assert format_from_name(name) == fmt
 
 
-def test_plan_expands_globs_sorted_with_absolute_uris(tmp_path):
+def test_plan_expands_globs_sorted_named_relative_to_the_root(tmp_path):
     for name in ("b.jsonl", "a.jsonl", "sub/c.jsonl"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text('{"text": "x"}\n')
     units = plan_files(source(str(tmp_path / "**" / "*.jsonl"), license="CC0-1.0"), 3)
-    assert [u.uri.rsplit("/", 1)[1] for u in units] == ["a.jsonl", "b.jsonl", "c.jsonl"]
-    assert all(u.uri.startswith("file:///") and u.source_index == 3 and u.license == "CC0-1.0" for u in units)
+    assert [u.uri for u in units] == ["a.jsonl", "b.jsonl", "sub/c.jsonl"]
+    assert [u.read_url for u in units] == [
+        (tmp_path / n).as_uri() for n in ("a.jsonl", "b.jsonl", "sub/c.jsonl")
+    ]
+    assert all(u.source_index == 3 and u.license == "CC0-1.0" for u in units)
     assert all(u.retrieved_at and u.retrieved_at.endswith("+00:00") for u in units)
 
 

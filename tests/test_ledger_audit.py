@@ -12,12 +12,11 @@ import gzip
 import hashlib
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from conftest import sample_config_data
+from conftest import REPO, sample_config_data
 from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.runner import run_pipeline
@@ -37,7 +36,8 @@ def _rows(out: Path, kind: str) -> list[dict]:
 
 
 def _path(uri: str) -> Path:
-    return Path(urlsplit(uri).path)
+    """The sample's file a ledger row names: local files are named relative to their source's root."""
+    return REPO / "samples" / "corpus" / uri
 
 
 def test_every_ledger_row_leads_back_to_its_input_record(sample_run: Path) -> None:

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -218,9 +219,15 @@ def test_rerun_into_same_output_replaces_it(tmp_path):
     assert data_digests(tmp_path / "out") == first
 
 
-def _run_past_curate(out: Path) -> subprocess.Popen[str]:
-    """The sample run started as its own process group, returned once its 3 curate tasks completed."""
-    command = [sys.executable, "-m", "pipelines.run", "--output", str(out), "--workers", "2"]
+def _completions(out: Path, phase: str) -> Path:
+    """Where the unfinished run in ``out`` keeps the completion markers of ``phase``'s tasks."""
+    return out / ".work" / "outputs" / "logs" / phase / "completions"
+
+
+def _run_until(out: Path, phase: str, done: int, *args: str) -> subprocess.Popen[str]:
+    """The sample run started as its own process group, returned once ``done`` tasks of ``phase``
+    have completed."""
+    command = [sys.executable, "-m", "pipelines.run", "--output", str(out), "--workers", "2", *args]
     process = subprocess.Popen(
         command,
         cwd=REPO,
@@ -229,31 +236,60 @@ def _run_past_curate(out: Path) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
-    completions = out / "logs" / "curate" / "completions"
+    completions = _completions(out, phase)
     deadline = time.monotonic() + 300
-    while not (completions.is_dir() and len(list(completions.iterdir())) == 3):
+    while not (completions.is_dir() and len(list(completions.iterdir())) >= done):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     return process
 
 
-def test_killed_run_is_resumed_by_the_same_command(sample_runs, tmp_path):
-    """SIGKILL after the curate phase; the same command skips the completed tasks and ends with the
-    bytes of an uninterrupted run."""
+def _finished_files(out: Path) -> dict[str, str]:
+    """Every file of a finished run's output folder (its marker included) -> sha256."""
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory) -> Path:
+    """A finished sample run of another plan (``--limit 4``): what a new run must not harm."""
+    out = tmp_path_factory.mktemp("earlier") / "out"
+    result = cli("--output", str(out), "--limit", "4")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize(
+    ("phase", "done"), [("curate", 1), ("dedup-buckets", 1), ("write", 2), ("finalize", 1)]
+)
+def test_killed_run_is_resumed_by_the_same_command(sample_runs, earlier_run, tmp_path, phase, done):
+    """SIGKILL during curation, dedup, writing and after finalizing: the earlier run's outputs are
+    untouched; the same command skips the completed tasks and ends with the bytes of an
+    uninterrupted run."""
     out = tmp_path / "out"
-    process = _run_past_curate(out)
-    completions = out / "logs" / "curate" / "completions"
+    shutil.copytree(earlier_run, out)
+    before = _finished_files(out)
+    process = _run_until(out, phase, done)
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate()
-    assert not (out / "manifest.json").exists()
-    marks = {p.name: p.stat().st_mtime_ns for p in completions.iterdir()}
+    assert _finished_files(out).items() >= before.items()  # the killed run only added its .work folder
+    assert {p for p in _finished_files(out) if not p.startswith(".work/")} == set(before)
+    marks = {p.name: p.stat().st_mtime_ns for p in _completions(out, phase).iterdir()}
 
     result = cli("--output", str(out), "--workers", "1")
     assert result.returncode == 0, result.stderr
-    assert json.loads((out / "manifest.json").read_text())["run"]["resumed"] is True
-    assert {p.name: p.stat().st_mtime_ns for p in completions.iterdir()} == marks  # not run again
+    if phase != "finalize":  # the manifest says whether the run that wrote it was resumed
+        assert json.loads((out / "manifest.json").read_text())["run"]["resumed"] is True
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "logs" / phase / "completions").iterdir()}
+    assert {name: after[name] for name in marks} == marks  # not run again
+    assert not (out / ".work").exists()
     assert data_digests(out) == data_digests(sample_runs[1])
     assert ledger(out).sort_by("id").equals(ledger(sample_runs[1]).sort_by("id"))
+    marker = json.loads((out / ".jaif-run.json").read_text())
+    assert set(marker["files"]) == set(_finished_files(out)) - {".jaif-run.json"}
 
 
 def _group_alive(group: int) -> bool:
@@ -264,19 +300,33 @@ def _group_alive(group: int) -> bool:
     return True
 
 
+def test_killing_the_driver_alone_leaves_no_process_behind(tmp_path):
+    """SIGKILL to the driver process only (not its group), mid-curation: the processes it started
+    (fork server, workers, datatrove's queue manager) end by themselves."""
+    process = _run_until(tmp_path / "out", "curate", 1)
+    try:
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate()
+        deadline = time.monotonic() + 60  # a worker caught mid-task finishes that task first
+        while _group_alive(process.pid):
+            assert time.monotonic() < deadline, "processes of the killed driver are left behind"
+            time.sleep(0.2)
+    finally:
+        if _group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def test_interrupted_run_stops_in_one_line_and_resumes(sample_runs, tmp_path):
     """Ctrl-C (SIGINT to the run's process group) once curate is done: one line, exit 130, no process
     left behind; the same command then finishes with the bytes of an uninterrupted run."""
     out = tmp_path / "out"
-    process = _run_past_curate(out)
+    process = _run_until(out, "curate", 3)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
-    # A pool worker caught mid-task may print its "Process ForkServerPoolWorker-N:" banner first.
-    assert stderr.strip().splitlines()[-1] == (
+    assert stderr.strip() == (
         "error: interrupted; the same command resumes the run (tasks that completed are kept)"
     )
-    assert "Traceback" not in stderr
     deadline = time.monotonic() + 20  # helpers (fork server, resource tracker) exit once the driver is gone
     while _group_alive(process.pid):
         assert time.monotonic() < deadline, "processes of the interrupted run are left behind"
@@ -332,17 +382,17 @@ def _sample_ids() -> dict[tuple[str, int], str]:
     news = corpus / "news.jsonl.gz"
     offset = 0
     for line_no, line in enumerate(gzip.decompress(news.read_bytes()).splitlines(keepends=True)):
-        ids[("news.jsonl.gz", line_no)] = document_id(news.as_uri(), offset)
+        ids[("news.jsonl.gz", line_no)] = document_id("news.jsonl.gz", offset)
         offset += len(line)
     forum = corpus / "forum.parquet"
     for row in range(pq.ParquetFile(forum).metadata.num_rows):
-        ids[("forum.parquet", row)] = document_id(forum.as_uri(), f"row:{row}")
+        ids[("forum.parquet", row)] = document_id("forum.parquet", f"row:{row}")
     crawl = corpus / "crawl.warc.gz"
     with crawl.open("rb") as f:
         iterator = ArchiveIterator(f)
         for index, record in enumerate(iterator):
             record.content_stream().read()
-            ids[("crawl.warc.gz", index)] = document_id(crawl.as_uri(), iterator.get_record_offset())
+            ids[("crawl.warc.gz", index)] = document_id("crawl.warc.gz", iterator.get_record_offset())
     return ids
 
 

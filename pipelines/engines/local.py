@@ -14,10 +14,13 @@ modules it imports are there: without this, each worker of each phase spent ~0.7
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,42 @@ def _cache_loguru_library_dirs() -> None:
 
 
 _cache_loguru_library_dirs()
+
+
+class _DriverLifetime:
+    """Processes that datatrove forks from the driver while a phase runs (its rank-queue manager) are
+    killed by the kernel when the driver dies (Linux ``PR_SET_PDEATHSIG``), so a driver killed with
+    SIGKILL leaves nothing behind: the fork server and the pool workers end by themselves once the
+    driver is gone, a forked manager would wait forever."""
+
+    _PR_SET_PDEATHSIG = 1
+
+    def __init__(self) -> None:
+        self.driver: int | None = None  # the pid of the driver while it runs a phase
+        self._prctl = None
+        if sys.platform == "linux":
+            import ctypes
+
+            self._prctl = ctypes.CDLL(None, use_errno=True).prctl
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        if self.driver is None or self._prctl is None or os.getppid() != self.driver:
+            return
+        self._prctl(self._PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != self.driver:  # the driver died before the request took effect
+            os._exit(1)
+
+    @contextlib.contextmanager
+    def phase(self) -> Iterator[None]:
+        self.driver = os.getpid()
+        try:
+            yield
+        finally:
+            self.driver = None
+
+
+_LIFETIME = _DriverLifetime()
 WORKER_MODULES = ("pipelines.runner",)  # imports every step a task runs (and numpy, pyarrow, datatrove)
 
 
@@ -79,6 +118,9 @@ class _QuietExecutor(LocalPipelineExecutor):
     environment: ProcessEnvironment | None = None
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        # Ctrl-C reaches the whole process group; the driver answers it by stopping the workers, so a
+        # worker ignores it instead of dying mid-task with a traceback of its own.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if self.environment is not None:
             self.environment.apply()
         return super()._run_for_rank(rank, local_rank + 1, node_rank)
@@ -116,6 +158,10 @@ def _run_in_child(context: Any, executor: LocalPipelineExecutor) -> None:
         failure = receive.recv()
     except EOFError:
         failure = ("ChildProcessError", "the task process died without a word")
+    except BaseException:  # interrupted: the child ignores Ctrl-C, so it is stopped here
+        child.terminate()
+        child.join()
+        raise
     child.join()
     if failure is None and child.exitcode != 0:
         failure = ("ChildProcessError", f"the task process exited with code {child.exitcode}")
@@ -169,10 +215,11 @@ class LocalEngine:
         if watcher:
             watcher.start()
         try:
-            if executor.workers > 1:
-                executor.run()  # the executor's pool of worker processes
-            else:
-                _run_in_child(context, executor)  # datatrove would run the tasks in this process
+            with _LIFETIME.phase():
+                if executor.workers > 1:
+                    executor.run()  # the executor's pool of worker processes
+                else:
+                    _run_in_child(context, executor)  # datatrove would run the tasks in this process
         finally:
             done.set()
             if watcher:

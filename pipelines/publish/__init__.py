@@ -26,6 +26,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.finalize import file_rows
 from schemas.config import FsspecPublish, HubPublish, PipelineConfig
 
 log = logging.getLogger("jaif.publish")
@@ -176,6 +177,8 @@ def _check_listed_file(out: Path, entry: dict[str, Any]) -> str | None:
         return f"{relative} has {size} bytes, {MANIFEST} says {entry.get('bytes')}"
     if _sha256(path) != entry.get("sha256"):
         return f"{relative} does not match its sha256 in {MANIFEST} (corrupted after the run)"
+    if "rows" in entry and (rows := file_rows(path)) != entry["rows"]:
+        return f"{relative} holds {rows} rows, {MANIFEST} says {entry['rows']}"
     return None
 
 

@@ -82,15 +82,21 @@ def run_id_for(out: Path, started_unix: float) -> str:
 
 
 def lineage_event(
-    event_type: str, out: Path, config: PipelineConfig, run_id: str, error: str | None = None
+    event_type: str,
+    out: Path,
+    config: PipelineConfig,
+    run_id: str,
+    error: str | None = None,
+    folder: Path | None = None,
 ) -> RunEvent:
     """The ``START``, ``COMPLETE`` or ``FAIL`` event of the run ``run_id`` of ``config`` into ``out``.
 
     ``error`` is the FAIL event's ``errorMessage`` facet. Inputs and output statistics come from
-    ``OUT/manifest.json`` when the event is not START and the manifest exists.
+    the run's ``manifest.json`` (in ``folder``, where the run's files are until they are switched into
+    ``out``) when the event is not START and the manifest exists.
     """
     state = RunState(event_type)
-    manifest = None if state is RunState.START else _read_manifest(out)
+    manifest = None if state is RunState.START else _read_manifest(folder or out)
     return RunEvent(
         eventType=state,
         eventTime=datetime.now(UTC).isoformat(),
@@ -103,11 +109,18 @@ def lineage_event(
 
 
 def emit_lineage(
-    event_type: str, out: Path, config: PipelineConfig, run_id: str, error: str | None = None
+    event_type: str,
+    out: Path,
+    config: PipelineConfig,
+    run_id: str,
+    error: str | None = None,
+    folder: Path | None = None,
 ) -> Path:
-    """Write the event to ``OUT/lineage/NNN-<eventType>.json`` (and send it when configured); its path."""
-    event = lineage_event(event_type, out, config, run_id, error)
-    path = write_event(out / LINEAGE_DIR, event)
+    """Write the event to ``lineage/NNN-<eventType>.json`` of the run's files (and send it when
+    configured); its path. ``folder`` holds the run's files while they are not yet in ``out``."""
+    folder = folder or out
+    event = lineage_event(event_type, out, config, run_id, error, folder)
+    path = write_event(folder / LINEAGE_DIR, event)
     if config.lineage.url:
         send_event(event, config.lineage)
     return path
@@ -182,7 +195,7 @@ def _inputs(config: PipelineConfig, manifest: dict[str, Any] | None) -> list[Inp
     space_datasets = [_space_input(config, d) for d in read if _is_dsp(config, d)]
     markers = [f"/catalog/datasets/{segment(str(d['dataset_id']))}" for d in read if _is_dsp(config, d)]
     files = [uri for uri in run.get("inputs", []) if not any(_under(uri, m) for m in markers)]
-    return [_file_input(uri) for uri in files] + space_datasets
+    return [_read_input(uri) for uri in files] + space_datasets
 
 
 def _planned_inputs(source: FilesSource | DcatSource | DspSource) -> list[InputDataset]:
@@ -201,6 +214,14 @@ def _planned_inputs(source: FilesSource | DcatSource | DspSource) -> list[InputD
 def _file_input(uri: str) -> InputDataset:
     namespace, name = dataset_address(uri)
     return InputDataset(namespace=namespace, name=name)
+
+
+def _read_input(identity: str) -> InputDataset:
+    """A file the run read, named as the manifest names it: a local source's files by their path
+    relative to the source's root (so the event names no machine's mount point), others by URL."""
+    if "://" not in identity:
+        return InputDataset(namespace="file", name=identity)
+    return _file_input(identity)
 
 
 def _space_input(config: PipelineConfig, report: dict[str, Any]) -> InputDataset:
