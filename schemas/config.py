@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.quality import QualityThresholds, ThresholdsKey, resolve_thresholds
+
 FORMATS = ("jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv")
 Format = Literal["jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv"]
 PII_TYPES = ("email", "ip", "phone", "iban", "national_id")
@@ -233,7 +235,19 @@ class LanguageStage(_Stage):
 
 
 class QualityStage(_Stage):
+    """Per-language Gopher / C4 / FineWeb rules; ``thresholds`` sets any rule's value (schemas/quality.py).
+
+    After validation ``thresholds`` is every language's complete table (``default`` for the others),
+    so the config dump in a run's manifest records the values the run used.
+    """
+
     kind: Literal["quality"]
+    thresholds: Annotated[dict[ThresholdsKey, QualityThresholds], Field(validate_default=True)] = {}
+
+    @field_validator("thresholds")
+    @classmethod
+    def _resolved(cls, thresholds: dict[str, QualityThresholds]) -> dict[str, QualityThresholds]:
+        return resolve_thresholds(thresholds)
 
 
 class PiiStage(_Stage):

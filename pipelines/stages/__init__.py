@@ -36,7 +36,7 @@ def build_stage(stage: Any) -> CurationStage:
     if stage.kind == "quality":
         from pipelines.stages.quality import QualityFilter
 
-        return QualityFilter()
+        return QualityFilter(thresholds=stage.thresholds)
     if stage.kind == "pii":
         from pipelines.stages.pii import PiiRedactor
 
