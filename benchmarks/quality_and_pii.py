@@ -105,6 +105,38 @@ learnt that form (75 % then). datatrove misses e-mails with non-ASCII letters
 (``müller51@mail.de``). Speed, 4,000 documents of ~2.6 K characters, one process, three runs:
 ours ``redact`` 31,600-32,200 documents/s, ``PIIFormatter`` 4,600-4,800 documents/s: 6.65-6.98x.
 
+C'. Library validators (measured 2026-12-06 on 2 shared cores): the stage now checks IBAN, BSN and
+Steuer-ID with python-stdnum and phone candidates with phonenumbers; the baseline is the stage's
+module at ``PII_BEFORE_COMMIT`` (its own digit counts, IBAN length table and checksums), loaded from
+git beside today's. Real text: every lang/ line (site: its corpus) and the visible text of every
+web page under shared/data/web (site: registrable domain), split by site with
+``benchmarks/extraction.py``'s rule; the phone policy was chosen on the tuning sites.
+
+=============================  ===============================  ===============================
+real text                      tuning (9,243 texts, 143 sites)  evaluation (5,595, 170 sites)
+=============================  ===============================  ===============================
+findings before / after        87 / 87, all shared              131 / 131, all shared
+phones before / after          49 / 49                          59 / 59
+is_valid_number everywhere     49 (same findings)               59 (same findings)
+is_possible_number everywhere  51: + "Consema nº 014/12"        61: + a Russian number's
+                               (a resolution number) twice      fragment cut by a line break
+national numbers read in the   45: - four Chinese numbers on    59
+document language's plans      an English page
+=============================  ===============================  ===============================
+
+Hence international numbers need a length their country allows (is_possible_number: it keeps
+the ranges reserved for fiction, ``+44 1632 960...``, which is_valid_number refuses, and which
+the validation gate's phone pattern would flag) and national numbers a range that one of the
+stage's regions assigns (is_valid_number, in every region whatever the language). Synthetic:
+every positive kind as before except one of 40 international phones, ``(693) 882-0028``, whose
+area code North America has not assigned (before 100 %, now 97.5 %); ``phone_in_no_plan`` (40
+phone-shaped numbers outside every plan, built to show the difference) flagged 97.5 % before,
+17.5 % now (the seven left are ``+31`` numbers with an unassigned area code, of a possible
+length); ``iban_bad_bban`` (mod-97 sum right, BBAN format or Belgian account check wrong) 100 %
+before, 0 % now; the other negatives 0 % on both sides. Speed (4,000 documents, best of three,
+four runs): 12,500-16,500 documents/s after, 14,800-17,100 before: 0.84-0.96x (the machine was
+busier than on 2026-11-21); a phone candidate costs ~37 µs in phonenumbers.
+
 Measured for ``pipelines/stages/pii.py``:
 Over every line of ``shared/data/lang/{de,hu,nl,en}.jsonl`` (11,712 real sentences with dates,
 prices, years, section numbers and ordinary numbers) the detectors find 42 items, each checked by
@@ -132,9 +164,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 LANG_DIR = ROOT.parent / "shared" / "data" / "lang"
@@ -770,6 +804,33 @@ def steuer_id_bad_check(rng: random.Random, lang: str) -> str:
     return wrong_last_digit(steuer_id_number(rng), rng)
 
 
+def phone_in_no_plan(rng: random.Random, lang: str) -> str:
+    """Phone-shaped, with the digit count of a phone, but outside every numbering plan: North American
+    area codes that are service codes or unassigned, a Budapest number one digit short, German and
+    Dutch numbers with an area code that does not exist. Built to show where the old digit counts and
+    libphonenumber's plans disagree."""
+    line = f"{digits(rng, 3, '2345678')}-{digits(rng, 4, '0123456789')}"
+    return rng.choice(
+        [
+            f"({rng.choice(['911', '411', '555', '693', '379'])}) {line}",
+            f"{rng.choice(['911', '411', '555', '693', '379'])}-{line}",
+            f"+36 1 {digits(rng, 3)} {digits(rng, 3)}",
+            f"0999 {digits(rng, 7)}",
+            f"+31 {rng.choice(['29', '49', '89'])} {digits(rng, 3)} {digits(rng, 4)}",
+        ]
+    )
+
+
+def iban_bad_bban(rng: random.Random, lang: str) -> str:
+    """Check digits computed (the mod-97 sum holds) over a BBAN of the wrong format: digits where the
+    Dutch bank code has letters, or a Belgian account whose own mod-97 digits are wrong."""
+    if rng.random() < 0.5:
+        return in_fours(iban("NL", digits(rng, 14)), rng)
+    account = digits(rng, 10, "0123456789")
+    wrong = (int(account) % 97 or 97) % 97 + 1  # never the right pair of check digits
+    return in_fours(iban("BE", f"{account}{wrong:02d}"), rng)
+
+
 NONE = {lang: ("",) for lang in LANGUAGES}
 DATE = {"de": ("am", "Frist bis", "Stand:"), "hu": ("", "határidő:", "dátum:"), "nl": ("op", "deadline", "")}
 DATE = {**DATE, "en": ("on", "deadline", "as of")}
@@ -809,6 +870,8 @@ NEGATIVES: dict[str, Kind] = {
     "bsn_bad_check": Kind(bsn_bad_check, "identity", BSN),
     "taj_bad_check": Kind(taj_bad_check, "identity", TAJ),
     "steuer_id_bad_check": Kind(steuer_id_bad_check, "identity", STEUER),
+    "phone_in_no_plan": Kind(phone_in_no_plan, "contact", PHONE),
+    "iban_bad_bban": Kind(iban_bad_bban, "payment", IBAN),
 }
 
 
@@ -933,50 +996,240 @@ def section_real_pii(show: int) -> None:
         print(f"  {stem:12s} {items}")
 
 
-def our_verdict(case: Case, pii_type: str | None) -> tuple[bool, int]:
-    """(the item is found with its type, how many other findings the sentence has)."""
-    from pipelines.stages.pii import find_pii
-
+def our_verdict(case: Case, pii_type: str | None, pii: ModuleType) -> tuple[bool, int]:
+    """(the item is found with its type, how many other findings the sentence has), by ``pii``'s
+    ``find_pii`` (the stage's module, or its version before the library validators)."""
     end = case.start + len(case.item)
-    findings = find_pii(case.text)
+    findings = pii.find_pii(case.text)
     hit = [f for f in findings if f.type == pii_type and f.start <= case.start and f.end >= end]
     return bool(hit), len(findings) - len(hit)
 
 
-def synthetic_row(name: str, n: int, ours: int, extra: str, theirs: int) -> str:
-    return f"{name:20s} {n:4d} {share(ours, n):>11s} {extra:>6s} {share(theirs, n):>16s}"
+def synthetic_row(name: str, n: int, ours: int, before: int, extra: str, theirs: int) -> str:
+    return (
+        f"{name:20s} {n:4d} {share(ours, n):>11s} {share(before, n):>9s} {extra:>6s} {share(theirs, n):>16s}"
+    )
 
 
-def section_synthetic(show: int) -> None:
+def section_synthetic(show: int, before: ModuleType) -> None:
     from datatrove.pipeline.formatters import PIIFormatter
+
+    from pipelines.stages import pii
 
     formatter = PIIFormatter()
     print(f"\nC. PII on synthetic sentences ({SYNTHETIC_PER_KIND} per kind, de/hu/nl/en frames)")
-    print(f"{'positives':20s} {'n':>4s} {'ours found':>11s} {'extra':>6s} {'datatrove found':>16s}")
+    header = ("positives", "n", "ours found", "before", "extra", "datatrove found")
+    print("{:20s} {:>4s} {:>11s} {:>9s} {:>6s} {:>16s}".format(*header))
     misses: list[tuple[str, str]] = []
     for name, kind in POSITIVES.items():
         cases = synthetic_cases({name: kind})
-        verdicts = [our_verdict(c, kind.pii_type) for c in cases]
+        verdicts = [our_verdict(c, kind.pii_type, pii) for c in cases]
         misses += [(name, c.text) for c, (hit, _) in zip(cases, verdicts, strict=True) if not hit]
         extra = sum(n for _, n in verdicts)
+        found_before = sum(our_verdict(c, kind.pii_type, before)[0] for c in cases)
         theirs = sum(c.item not in formatter.format(c.text) for c in cases)
         ours = sum(hit for hit, _ in verdicts)
-        print(synthetic_row(name, len(cases), ours, str(extra), theirs))
-    print(f"{'negatives':20s} {'n':>4s} {'ours FP':>11s} {'':6s} {'datatrove FP':>16s}")
+        print(synthetic_row(name, len(cases), ours, found_before, str(extra), theirs))
+    print(f"{'negatives':20s} {'n':>4s} {'ours FP':>11s} {'before':>9s} {'':6s} {'datatrove FP':>16s}")
     false_positives: list[tuple[str, str]] = []
     for name, kind in NEGATIVES.items():
         cases = synthetic_cases({name: kind})
-        ours = [our_verdict(c, None)[1] for c in cases]
+        ours = [our_verdict(c, None, pii)[1] for c in cases]
         false_positives += [(name, c.text) for c, n in zip(cases, ours, strict=True) if n]
+        flagged_before = sum(our_verdict(c, None, before)[1] > 0 for c in cases)
         theirs = sum(formatter.format(c.text) != c.text for c in cases)
         flagged = sum(n > 0 for n in ours)
-        print(synthetic_row(name, len(cases), flagged, "", theirs))
+        print(synthetic_row(name, len(cases), flagged, flagged_before, "", theirs))
     print(f"our misses ({len(misses)}; first {min(show, len(misses))}):")
     for name, text in misses[:show]:
         print(f"  {name:18s} {text}")
     print(f"our false positives ({len(false_positives)}; first {min(show, len(false_positives))}):")
     for name, text in false_positives[:show]:
         print(f"  {name:18s} {text}")
+
+
+# ================================================================ C. PII before and after the libraries
+# pipelines/stages/pii.py as it was with its own validators (digit counts for phones, an IBAN length
+# table with the mod-97 sum, hand-written BSN and Steuer-ID checks): the baseline of the libraries.
+PII_BEFORE_COMMIT = "7ff18be3650efe0cd04028bc42aa907c530fbcbf"
+WEB_DIR = LANG_DIR.parent / "web"
+# The alternative of reading national numbers in the plans of the document's language only.
+LANGUAGE_REGIONS = {
+    "de": ("DE", "AT", "CH", "LI", "LU"),
+    "nl": ("NL", "BE"),
+    "hu": ("HU",),
+    "en": ("GB", "IE"),
+}
+
+
+def pii_before() -> ModuleType:
+    """The PII stage's module at PII_BEFORE_COMMIT, read from git history and loaded beside today's."""
+    done = subprocess.run(
+        ["git", "show", f"{PII_BEFORE_COMMIT}:pipelines/stages/pii.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the PII baseline needs the git history ({PII_BEFORE_COMMIT[:7]}): {done.stderr}")
+    module = ModuleType("pii_before")
+    sys.modules[module.__name__] = module  # its dataclasses look the module up
+    exec(compile(done.stdout, f"pii.py@{PII_BEFORE_COMMIT[:7]}", "exec"), module.__dict__)
+    return module
+
+
+@dataclass(frozen=True)
+class RealText:
+    site: str  # a corpus's source for lang/ lines, the registrable domain for web pages
+    lang: str
+    text: str
+
+
+def visible_text(html: str) -> str:
+    """All text of a page outside scripts and styles, boilerplate included (where contact data is)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    tree.strip_tags(["script", "style", "noscript", "template"])
+    return tree.body.text(separator="\n") if tree.body else ""
+
+
+def web_pages() -> Iterator[tuple[str, str]]:
+    """(site, visible text) of the real pages under shared/data/web: the extraction gold sets, htmldate's
+    pages, the Common Crawl documents and the HTML responses in the WARC / ARC files."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from extraction import load_sets, site_of
+
+    for pages in load_sets().values():
+        yield from ((page.site, visible_text(page.html)) for page in pages)
+    htmldate = WEB_DIR / "html" / "htmldate"
+    for row in map(json.loads, (htmldate / "meta.jsonl").read_text(encoding="utf-8").splitlines()):
+        html = (htmldate / row["file"]).read_bytes().decode("utf-8", "replace")
+        yield site_of(row["url"].split()[0]), visible_text(html)
+    for path in sorted((WEB_DIR / "cc_docs").rglob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            yield from ((site_of(row["id"]), row["text"]) for row in map(json.loads, f))
+    for path in sorted(p for p in (WEB_DIR / "warc").rglob("*") if p.is_file()):
+        with path.open("rb") as f:
+            try:
+                for record in ArchiveIterator(f, arc2warc=True):
+                    content_type = (
+                        record.http_headers.get_header("Content-Type") if record.http_headers else ""
+                    )
+                    if record.rec_type == "response" and "html" in (content_type or ""):
+                        html = record.content_stream().read().decode("utf-8", "replace")
+                        yield (
+                            site_of(record.rec_headers.get_header("WARC-Target-URI") or ""),
+                            visible_text(html),
+                        )
+            except ArchiveLoadFailed:
+                continue  # the deliberately malformed files end early
+
+
+def real_pii_texts() -> list[RealText]:
+    """Every line of lang/ and lang/confusers/ (site: its corpus) and every real web page (language as the
+    language stage tags it)."""
+    from pipelines.stages.language import identify
+
+    texts = [RealText(source, path.stem, text) for path in pii_files() for text, source in read_rows(path)]
+    return texts + [RealText(site, identify(text)[0], text) for site, text in web_pages()]
+
+
+def pii_split(site: str) -> str:
+    from extraction import is_evaluation_site
+
+    return "evaluation" if is_evaluation_site(site) else "tuning"
+
+
+def phone_alternatives() -> dict[str, Callable[[RealText], AbstractContextManager[object]]]:
+    """The phone checks the stage could have used instead, each as a patch of ``pipelines.stages.pii``
+    for one text: phonenumbers' is_valid_number or is_possible_number for every form, or national
+    numbers read in the plans of the text's language only."""
+    from contextlib import nullcontext
+    from unittest import mock
+
+    import phonenumbers
+
+    from pipelines.stages import pii
+
+    def every_form(check: Callable[[phonenumbers.PhoneNumber], bool]) -> Callable[..., bool]:
+        return lambda number, regions=pii.PHONE_REGIONS: any(
+            map(check, pii.phone_number_readings(number, regions))
+        )
+
+    possible = phonenumbers.ValidationResult.IS_POSSIBLE
+    valid = mock.patch.object(pii, "phone_is_dialable", every_form(phonenumbers.is_valid_number))
+    possible_only = mock.patch.object(
+        pii,
+        "phone_is_dialable",
+        every_form(lambda n: phonenumbers.is_possible_number_with_reason(n) == possible),
+    )
+    return {
+        "is_valid_number": lambda t: valid,
+        "is_possible_number": lambda t: possible_only,
+        "language's countries": lambda t: (
+            mock.patch.object(pii, "PHONE_REGIONS", LANGUAGE_REGIONS[t.lang])
+            if t.lang in LANGUAGE_REGIONS
+            else nullcontext()
+        ),
+    }
+
+
+def section_pii_before_after(texts: list[RealText], before: ModuleType, show: int) -> None:
+    from pipelines.stages import pii
+
+    def spans(module: ModuleType, text: str) -> set[tuple[str, int, int]]:
+        return {(f.type, f.start, f.end) for f in module.find_pii(text)}
+
+    alternatives = phone_alternatives()
+    print(
+        f"\nC. PII before (own checks, pii.py at {PII_BEFORE_COMMIT[:7]}) and after (python-stdnum, "
+        "phonenumbers) on real text: lang/ lines and web pages (visible text), split by site"
+    )
+    for split in ("tuning", "evaluation"):
+        part = [t for t in texts if pii_split(t.site) == split]
+        counts: dict[str, Counter[str]] = {"before": Counter(), "after": Counter(), "both": Counter()}
+        phones: Counter[str] = Counter()
+        disagreements, differences = [], []
+        for t in part:
+            old, new = spans(before, t.text), spans(pii, t.text)
+            counts["before"].update(kind for kind, _, _ in old)
+            counts["after"].update(kind for kind, _, _ in new)
+            counts["both"].update(kind for kind, _, _ in old & new)
+            for side, items in (("before only", old - new), ("after only", new - old)):
+                disagreements += [(side, t.site, kind, t.text, s, e) for kind, s, e in sorted(items)]
+            new_phones = {span for span in new if span[0] == "phone"}
+            for name, patch in alternatives.items():
+                with patch(t):
+                    found = {span for span in spans(pii, t.text) if span[0] == "phone"}
+                phones[name] += len(found)
+                for side, items in ((f"+ {name}", found - new_phones), (f"- {name}", new_phones - found)):
+                    differences += [(side, t.site, kind, t.text, s, e) for kind, s, e in sorted(items)]
+        sites = len({t.site for t in part})
+        print(f"{split}: {len(part):,} texts from {sites} sites")
+        header = ("type", "before", "after", "both", "before only", "after only")
+        print("  {:12s} {:>7s} {:>7s} {:>7s} {:>12s} {:>11s}".format(*header))
+        for kind in PRIORITY_ORDER:
+            b, a, both = counts["before"][kind], counts["after"][kind], counts["both"][kind]
+            print(f"  {kind:12s} {b:7d} {a:7d} {both:7d} {b - both:12d} {a - both:11d}")
+        print(f"  disagreements of before and after ({len(disagreements)}):")
+        print_spans(disagreements[:show])
+        print("  phone findings of the alternatives: " + ", ".join(f"{k} {n}" for k, n in phones.items()))
+        print(f"  what they find (+) or miss (-) that after does not ({len(differences)}):")
+        print_spans(differences[:show])
+
+
+def print_spans(rows: list[tuple[str, str, str, str, int, int]]) -> None:
+    for side, site, kind, text, s, e in rows:
+        context = " ".join(text[max(0, s - 40) : e + 20].split())
+        print(f"    {side:20s} {site:22s} {kind:6s} {text[s:e]!r}  ... {context} ...")
+
+
+PRIORITY_ORDER = ("email", "ip", "phone", "iban", "national_id")
 
 
 def best_of(work: Callable[[], object]) -> float:
@@ -988,7 +1241,7 @@ def best_of(work: Callable[[], object]) -> float:
     return min(times)
 
 
-def section_speed() -> None:
+def section_speed(before: ModuleType) -> None:
     from datatrove.pipeline.formatters import PIIFormatter
 
     from pipelines.stages.pii import redact
@@ -1002,12 +1255,14 @@ def section_speed() -> None:
             texts = [json.loads(line)["text"] for line in f]
     formatter = PIIFormatter()
     ours = best_of(lambda: [redact(text) for text in texts])
+    old = best_of(lambda: [before.redact(text) for text in texts])
     theirs = best_of(lambda: [formatter.format(text) for text in texts])
     size = sum(map(len, texts)) / len(texts) / 1000
     print(f"\nC. PII speed, {len(texts):,} documents of ~{size:.1f} K characters, best of {SPEED_REPEATS}:")
     print(f"  ours redact:            {len(texts) / ours:9,.0f} documents/s")
+    print(f"  ours before (own checks): {len(texts) / old:7,.0f} documents/s")
     print(f"  datatrove PIIFormatter: {len(texts) / theirs:9,.0f} documents/s")
-    print(f"  ours / datatrove: {theirs / ours:.2f}x")
+    print(f"  ours / before: {old / ours:.2f}x; ours / datatrove: {theirs / ours:.2f}x")
 
 
 def main() -> None:
@@ -1046,8 +1301,10 @@ def main() -> None:
     section_clean(clean, reference_clean)
     section_junk(junk, reference_junk)
     section_real_pii(args.show)
-    section_synthetic(args.show)
-    section_speed()
+    before = pii_before()
+    section_pii_before_after(real_pii_texts(), before, args.show)
+    section_synthetic(args.show, before)
+    section_speed(before)
     print(f"\n(whole run {time.perf_counter() - started:.0f} s)")
 
 
