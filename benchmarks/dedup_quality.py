@@ -93,10 +93,11 @@ import sys
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("LOGURU_LEVEL", "WARNING")
@@ -106,6 +107,7 @@ import pyarrow as pa  # noqa: E402
 from datatrove.data import Document  # noqa: E402
 from trafilatura.utils import decode_file  # noqa: E402
 
+from pipelines.stages.boilerplate import BoilerplateParams, sign_without_boilerplate  # noqa: E402
 from pipelines.stages.dedup import (  # noqa: E402
     EXACT_REASON,
     KEYS_SCHEMA,
@@ -113,7 +115,7 @@ from pipelines.stages.dedup import (  # noqa: E402
     NearDedupParams,
     find_duplicates,
 )
-from schemas.document import CONTENT_KEY, MINHASH, STATUS, Status  # noqa: E402
+from schemas.document import CONTENT_KEY, MINHASH, STATUS, URL, Status  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -133,7 +135,13 @@ HEADER_WORDS, FOOTER_WORDS = 50, 80
 MAX_LINE_WORDS, MAX_LINE_CHARS = 12, 100
 GOLD_PIECE_WORDS = 5  # a chrome line must not contain (or be) this many words of gold text
 SHUFFLE_SEED = 0
+SPLIT_SEED = "publishers"
+SHORT_WORDS = (30, 90)  # a short article: consecutive paragraphs of this many words
+SHORT_PER_ARTICLE = 3  # short articles cut from one gold article, at most
+SHORT_COPIES = 3  # pages of each short article, each under another selection of the chrome
+CHROME_KEPT = 0.7  # share of the chrome pool's lines on a reshuffled page
 DEFAULT_NEAR = NearDedupParams()
+DEFAULT_BOILERPLATE = BoilerplateParams()
 
 _WORD = re.compile(r"\w+")
 _LETTERS = re.compile(r"[^\W\d_]{2}")
@@ -149,12 +157,25 @@ _BLOCK_TAGS = (
 # ---------------------------------------------------------------- driving the dedup (public API only)
 
 
-def kept_doc(text: str, doc_id: str) -> Document:
-    return Document(text=text, id=doc_id, metadata={STATUS: Status.KEPT})
+def kept_doc(text: str, doc_id: str, url: str | None = None) -> Document:
+    metadata = {STATUS: Status.KEPT, **({URL: url} if url else {})}
+    return Document(text=text, id=doc_id, metadata=metadata)
 
 
 def signed(docs: Iterable[Document], **kwargs) -> list[Document]:
     return list(DedupSignatures(**kwargs).run(iter(docs)))
+
+
+def signed_without_boilerplate(
+    docs: Iterable[Document],
+    near: NearDedupParams = DEFAULT_NEAR,
+    boilerplate: BoilerplateParams | None = None,
+) -> list[Document]:
+    """Content keys of the whole texts, MinHash signatures of the texts without their sites' boilerplate
+    lines: what a run's tasks compute with the near_dedup stage's ``boilerplate`` on."""
+    keyed = signed(docs, near=None)
+    sign_without_boilerplate(keyed, near, boilerplate or BoilerplateParams())
+    return keyed
 
 
 def keys_table(docs: list[Document], orders: Iterable[int] | None = None) -> pa.Table:
@@ -204,6 +225,16 @@ def merged_gold_pairs(gold: dict[str, str], predicted: dict[str, str]) -> set[tu
     for doc_id, rep in predicted.items():
         clusters[rep].add(gold[doc_id])
     return {(a, b) for members in clusters.values() for a in members for b in members if a < b}
+
+
+def one_kept_per_cluster(gold: dict[str, str], predicted: dict[str, str]) -> float:
+    """The share of gold clusters of which exactly one document is kept (the others are its duplicates;
+    none was put with another cluster's kept document, none stayed apart)."""
+    kept: Counter[str] = Counter(gold[i] for i, rep in predicted.items() if rep == i)
+    clusters = set(gold.values())
+    return sum(
+        kept[c] == 1 and all(gold[predicted[i]] == c for i in gold if gold[i] == c) for c in clusters
+    ) / max(len(clusters), 1)
 
 
 def publisher(article_key: str) -> str:
@@ -342,19 +373,45 @@ def first_lines(lines: Iterable[str], max_lines: int, max_words: int, exclude: s
     return chosen
 
 
-def page_chrome(lines: list[str], own: GoldText, every: GoldText) -> Chrome:
+@dataclass(frozen=True)
+class ChromeLimits:
+    """How much of a page's chrome is taken: lines and words before and after the article."""
+
+    header_lines: int = HEADER_LINES
+    footer_lines: int = FOOTER_LINES
+    header_words: int = HEADER_WORDS
+    footer_words: int = FOOTER_WORDS
+
+
+POOL_LIMITS = ChromeLimits(header_lines=30, footer_lines=40, header_words=150, footer_words=200)
+
+
+def page_chrome(
+    lines: list[str], own: GoldText, every: GoldText, limits: ChromeLimits = ChromeLimits()
+) -> Chrome:
     """Header: the first chrome lines before the article (``own`` gold text); footer: the last ones after."""
     in_article = [i for i, line in enumerate(lines) if len(line) > 20 and own.overlaps(line)]
     start, end = (in_article[0], in_article[-1]) if in_article else (len(lines) // 2, len(lines) // 2)
     header = first_lines(
-        (x for x in lines[:start] if is_chrome_line(x, every)), HEADER_LINES, HEADER_WORDS, set()
+        (x for x in lines[:start] if is_chrome_line(x, every)),
+        limits.header_lines,
+        limits.header_words,
+        set(),
     )
     after = [x for x in lines[end + 1 :] if is_chrome_line(x, every)]
-    footer = first_lines(reversed(after), FOOTER_LINES, FOOTER_WORDS, set(header))
+    footer = first_lines(reversed(after), limits.footer_lines, limits.footer_words, set(header))
     return Chrome(tuple(header), tuple(reversed(footer)))
 
 
-def fundus_chrome(shared_data: Path, articles: list[Article]) -> dict[str, Chrome]:
+def publisher_pages(shared_data: Path, name: str) -> list[Path]:
+    """The real pages of a publisher (``<country>/<Publisher>``), by file name."""
+    folder, stem = (shared_data / "web" / "html" / "fundus" / name).parent, Path(name).name
+    return sorted(folder.glob(f"{stem}_*.html.gz"))
+
+
+def fundus_chrome(
+    shared_data: Path, articles: list[Article], limits: ChromeLimits = ChromeLimits()
+) -> dict[str, Chrome]:
     """Publisher -> the chrome of its first page (by file name), the same lines for all its articles."""
     every = GoldText(articles)
     by_publisher: dict[str, list[Article]] = defaultdict(list)
@@ -362,10 +419,21 @@ def fundus_chrome(shared_data: Path, articles: list[Article]) -> dict[str, Chrom
         by_publisher[article.publisher].append(article)
     chrome = {}
     for name, own in sorted(by_publisher.items()):
-        folder, stem = (shared_data / "web" / "html" / "fundus" / name).parent, Path(name).name
-        pages = sorted(folder.glob(f"{stem}_*.html.gz"))
-        chrome[name] = page_chrome(page_lines(pages[0]), GoldText(own), every) if pages else Chrome()
+        pages = publisher_pages(shared_data, name)
+        chrome[name] = page_chrome(page_lines(pages[0]), GoldText(own), every, limits) if pages else Chrome()
     return chrome
+
+
+def publisher_hosts(shared_data: Path, publishers: Iterable[str]) -> dict[str, str]:
+    """Publisher -> the host of its first page (``meta.info``), else a made-up one: the site of its pages."""
+    hosts = {}
+    for name in publishers:
+        pages = publisher_pages(shared_data, name)
+        info_path = shared_data / "web" / "html" / "fundus" / name.split("/", 1)[0] / "meta.info"
+        info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+        url = info.get(pages[0].name, {}).get("url", "") if pages else ""
+        hosts[name] = urlsplit(url).hostname or f"{name.replace('/', '-').lower()}.example"
+    return hosts
 
 
 # ---------------------------------------------------------------- variants
@@ -406,30 +474,105 @@ def article_variants(article: Article, rng: random.Random, own: Chrome, other: C
     }
 
 
+def short_articles(article: Article) -> list[tuple[str, str]]:
+    """Up to :data:`SHORT_PER_ARTICLE` short articles cut from a gold article: runs of consecutive
+    paragraphs of :data:`SHORT_WORDS` words (the first one under the article's title), as
+    ``(key, text)``; each is a different text, so a gold cluster of its own."""
+    result: list[tuple[str, str]] = []
+    run: list[str] = [article.title]
+    low, high = SHORT_WORDS
+    for paragraph in article.paragraphs:
+        run.append(paragraph)
+        words = sum(word_count(p) for p in run)
+        if words > high:
+            run = []
+        elif words >= low:
+            result.append((f"{article.key}/short-{len(result) + 1}", "\n\n".join(run)))
+            run = []
+        if len(result) == SHORT_PER_ARTICLE:
+            break
+    return result
+
+
+def reshuffled_chrome(pool: Chrome, text: str, rng: random.Random) -> str:
+    """``text`` under another selection and order of the site's chrome: each pool line kept with
+    probability :data:`CHROME_KEPT`, header lines shuffled before the text, footer lines after it."""
+    header = [line for line in pool.header if rng.random() < CHROME_KEPT]
+    footer = [line for line in pool.footer if rng.random() < CHROME_KEPT]
+    rng.shuffle(header)
+    rng.shuffle(footer)
+    return Chrome(tuple(header), tuple(footer)).wrap(text)
+
+
 @dataclass
 class VariantCorpus:
-    gold: dict[str, str]  # document id (``<article key>#<kind>``) -> article key
+    gold: dict[
+        str, str
+    ]  # document id (``<cluster key>#<kind>``) -> cluster key (an article, a short article)
     docs: list[Document]  # shuffled
     chrome: dict[str, Chrome]
     chrome_of: dict[str, str] = field(default_factory=dict)  # article key -> publisher of other_chrome
+    hosts: dict[str, str] = field(default_factory=dict)  # publisher -> the site of its pages
+    pools: dict[str, Chrome] = field(default_factory=dict)  # publisher -> the chrome reshuffled pages draw on
 
 
-def fundus_variant_docs(shared_data: Path) -> VariantCorpus:
-    """Eight variants of every gold article, shuffled with a fixed seed."""
-    articles = fundus_articles(shared_data)
+def fundus_variant_docs(shared_data: Path, publishers: Collection[str] | None = None) -> VariantCorpus:
+    """Eight variants of every gold article (of ``publishers``: all by default), shuffled with a fixed
+    seed. Each is a page of its publisher's site (its URL's host), but ``other_chrome``, which is a
+    page of the site whose chrome it carries; other chrome comes from ``publishers`` only."""
+    articles = [a for a in fundus_articles(shared_data) if publishers is None or a.publisher in publishers]
     chrome = fundus_chrome(shared_data, articles)
-    publishers = sorted(chrome)
-    corpus = VariantCorpus({}, [], chrome)
+    names = sorted(chrome)
+    corpus = VariantCorpus({}, [], chrome, hosts=publisher_hosts(shared_data, names))
     for article in articles:
         rng = random.Random(article.key)
-        donor = other_publisher(article, publishers, random.Random(f"{article.key}#chrome"))
+        donor = other_publisher(article, names, random.Random(f"{article.key}#chrome"))
         corpus.chrome_of[article.key] = donor
         variants = article_variants(article, rng, chrome[article.publisher], chrome[donor])
         for kind, text in variants.items():
-            corpus.gold[f"{article.key}#{kind}"] = article.key
-            corpus.docs.append(kept_doc(text, f"{article.key}#{kind}"))
+            site = corpus.hosts[donor if kind == "other_chrome" else article.publisher]
+            doc_id = f"{article.key}#{kind}"
+            corpus.gold[doc_id] = article.key
+            corpus.docs.append(kept_doc(text, doc_id, f"https://{site}/{article.key}/{kind}"))
     random.Random(SHUFFLE_SEED).shuffle(corpus.docs)
     return corpus
+
+
+def site_corpus(shared_data: Path, publishers: Collection[str] | None = None) -> VariantCorpus:
+    """:func:`fundus_variant_docs` plus, per publisher, pages whose chrome outweighs the article:
+    :data:`SHORT_COPIES` pages of every short article (:func:`short_articles`), each under another
+    selection and order of the publisher's real chrome (:func:`reshuffled_chrome`; the pool is a
+    larger share of the page's chrome, :data:`POOL_LIMITS`), and one page of chrome alone (a
+    cluster of its own), all on the publisher's site; shuffled with a fixed seed."""
+    corpus = fundus_variant_docs(shared_data, publishers)
+    articles = [a for a in fundus_articles(shared_data) if a.publisher in corpus.chrome]
+    corpus.pools = fundus_chrome(shared_data, articles, POOL_LIMITS)
+    for article in articles:
+        pool, site = corpus.pools[article.publisher], corpus.hosts[article.publisher]
+        for key, text in short_articles(article):
+            rng = random.Random(key)
+            for copy in range(1, SHORT_COPIES + 1):
+                doc_id = f"{key}#short_chrome_{copy}"
+                corpus.gold[doc_id] = key
+                corpus.docs.append(
+                    kept_doc(reshuffled_chrome(pool, text, rng), doc_id, f"https://{site}/{key}/{copy}")
+                )
+    for name, pool in sorted(corpus.pools.items()):
+        doc_id = f"{name}/chrome#chrome_only"
+        corpus.gold[doc_id] = f"{name}/chrome"
+        text = reshuffled_chrome(pool, "", random.Random(doc_id))
+        corpus.docs.append(kept_doc(text, doc_id, f"https://{corpus.hosts[name]}/{name}/index"))
+    random.Random(SHUFFLE_SEED).shuffle(corpus.docs)
+    return corpus
+
+
+def split_publishers(publishers: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Publishers split in two halves, tuning and evaluation, by a seeded shuffle of their names
+    (the same split on every run; site-disjoint: a publisher's pages and chrome are in one half)."""
+    names = sorted(set(publishers))
+    random.Random(SPLIT_SEED).shuffle(names)
+    half = (len(names) + 1) // 2
+    return sorted(names[:half]), sorted(names[half:])
 
 
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
