@@ -2,12 +2,13 @@
 
 :class:`QualityThresholds` has a field for every rule of :mod:`pipelines.stages.quality` that has a
 threshold (``c4_lorem_ipsum`` and ``c4_curly_bracket`` have none), named as the rule and its reason
-``quality:<rule>``; the field defaults are the published Gopher, C4 and FineWeb values.
-:data:`LANGUAGE_DEFAULTS` holds what differs by language (see the quality module for where those
-values come from). A config sets any of them under ``thresholds``: ``default`` for every language,
-a language code for one language (it wins over ``default``, which wins over the built-in values).
-:func:`resolve_thresholds` turns that into every language's complete table, which is what the
-stage runs with and what a run's config dump (and so its manifest) records.
+``quality:<rule>``; the field defaults are the published Gopher, C4 and FineWeb values
+(``fineweb_char_dup``: FineWeb-2's 0.1; English keeps FineWeb's 0.01). :data:`LANGUAGE_DEFAULTS`
+holds what differs by language (the quality module says where those values come from). A config
+sets any of them under ``thresholds``: ``default`` for every language, a language code for one
+language (it wins over ``default``, which wins over the built-in values). :func:`resolve_thresholds`
+turns that into every language's complete table, which is what the stage runs with and what a
+run's config dump (and so its manifest) records.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class QualityThresholds(BaseModel):
     stop_word_ratio: Share = 0.0  # fewer stop words among the words of 3+ letters fail (0: off)
     fineweb_line_punct: Share = 0.12  # fewer lines ending in terminal punctuation fail
     fineweb_short_lines: Share = 0.67  # share of lines of at most 30 characters
-    fineweb_char_dup: Share = 0.01  # share of (non-newline) characters in repeated lines
+    fineweb_char_dup: Share = 0.1  # share of (non-newline) characters in repeated lines (FineWeb-2's)
     fineweb_list_ratio: Ratio = 0.3  # newlines per word
 
     @model_validator(mode="before")
@@ -82,7 +83,7 @@ LANGUAGE_DEFAULTS: dict[str, dict[str, Any]] = {
     "de": {"gopher_mean_word_length": (3.5, 12.5), "stop_word_ratio": 0.15},
     "hu": {"gopher_mean_word_length": (4.0, 13.5), "stop_word_ratio": 0.03},
     "nl": {"gopher_mean_word_length": (3.5, 11.0), "stop_word_ratio": 0.1},
-    "en": {"gopher_mean_word_length": (3.0, 10.0), "stop_word_ratio": 0.1},
+    "en": {"gopher_mean_word_length": (3.0, 10.0), "stop_word_ratio": 0.1, "fineweb_char_dup": 0.01},
 }
 
 

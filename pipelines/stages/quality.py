@@ -29,11 +29,14 @@ c4_curly_bracket             it contains a curly bracket                        
 stop_word_ratio              too few of its words of 3+ letters are stop words (per language)     (**)
 fineweb_line_punct           fewer than 12 % of lines end with terminal punctuation               FineWeb
 fineweb_short_lines          more than 67 % of lines are at most 30 characters long               FineWeb
-fineweb_char_dup             repeated lines hold more than 1 % of its (non-newline) characters    FineWeb
+fineweb_char_dup             repeated lines hold more than 10 % (en: 1 %) of its characters       FineWeb-2
 fineweb_list_ratio           more than 0.3 newlines per word                                      FineWeb
 ===========================  ==================================================================  ==========
 
-Default thresholds are the published ones (Rae et al. 2021, Raffel et al. 2020, Penedo et al. 2024).
+Default thresholds are the published ones (Rae et al. 2021, Raffel et al. 2020, Penedo et al. 2024);
+``fineweb_char_dup`` has FineWeb-2's 0.1 for every language but English, which keeps FineWeb's 0.01
+(FineWeb-2 raised it for languages other than English; ``benchmarks/quality_and_pii.py`` compares
+both on held-out text). Its characters are those of the text without newlines.
 (**) Ours, for gibberish: text whose letters are shuffled or random keeps realistic lengths, lines
 and punctuation and, by chance, the two stop words Gopher asks for (one- and two-letter ones such as
 "a", "az", "in" survive shuffling), but hardly any longer stop word. So among the words of three or
