@@ -333,7 +333,9 @@ class OwnExtraction:
 
 def _region(core: LexborNode) -> LexborNode:
     """The container's ancestor :data:`REGION_LEVELS` up (below ``<body>``): the container with the
-    headline, bylines and boxes around it, so that trafilatura judges them in their context."""
+    headline, bylines and boxes around it, so that trafilatura judges them in their context. It is
+    serialised after the link lists inside the widened container were dropped (less for trafilatura
+    to read; those lines are not among the own lines anyway)."""
     node = core
     for _ in range(REGION_LEVELS):
         parent = node.parent
