@@ -9,8 +9,8 @@ Any fsspec URL works through the same code path: local paths, ``s3://`` (s3fs; e
 and credentials from ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
 ``AWS_DEFAULT_REGION``), ``http(s)://`` (fsspec's HTTP filesystem, aiohttp; globs need an
 HTML index page with links) and ``hf://`` (huggingface_hub's ``HfFileSystem``; ``HF_TOKEN``
-for private repositories). Listing and opening are retried on throttling (see
-:mod:`connectors.retry`).
+for private repositories). Listing, opening and reading are retried on throttling and dropped
+connections by the one retry layer :mod:`connectors.stores` sets up for the store.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import glob as globlib
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 import fsspec
-from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from connectors.base import GrantedAccess, InputUnit, SourceError, SourcePlan
 from connectors.formats import ReadLimits
-from connectors.retry import RetryPolicy, is_transient, one_line, with_retries
+from connectors.retry import RetryPolicy, StoreUnreachable, is_transient, one_line
+from connectors.stores import filesystem, open_input, retried
 from schemas.config import FilesSource, InputLimits, Retries
 
 # Longest suffix first: ".warc.wet.gz" must win over ".gz".
@@ -85,6 +85,8 @@ def _modified(info: dict[str, Any]) -> str | None:
 
 def unreachable(where: str, url: str, exc: BaseException, policy: RetryPolicy) -> SourceError:
     """The one-line error for a store that stayed unreachable or refused."""
+    if isinstance(exc, StoreUnreachable):
+        return SourceError(f"{where}: {exc}")
     if is_transient(exc):
         return SourceError(f"{where}: {url} unreachable after {policy.attempts} attempts: {one_line(exc)}")
     return SourceError(f"{where}: cannot list {url}: {one_line(exc)}")
@@ -107,12 +109,16 @@ def file_units(
     split_mb: float,
 ) -> list[InputUnit]:
     """``unit`` for one file, split into byte ranges when the file is large and its format allows."""
-    from connectors.splits import split_points
+    from connectors.splits import SCAN_BLOCK, split_points
 
     size = info.get("size")
     if not isinstance(size, int) or size <= split_mb * 1024 * 1024:
         return [unit]
-    points = with_retries(lambda: split_points(fs, path, size, unit.format, split_mb), unit.retries)
+
+    def scan() -> IO[bytes]:
+        return open_input(fs, path, unit.retries, unit.read_url, SCAN_BLOCK)
+
+    points = split_points(scan, path, size, unit.format, split_mb)
     ends: list[int | None] = [*points[1:], None]
     return [replace(unit, start=s, end=e) for s, e in zip(points, ends, strict=True)]
 
@@ -122,10 +128,10 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
     where = f"sources[{source_index}]"
     policy = retry_policy(source.retries)
     try:
-        fs, path = url_to_fs(source.url, **source.storage_options)
+        fs, path = filesystem(source.url, source.storage_options, policy)
         if isinstance(fs, LocalFileSystem):
             path = os.path.abspath(path)  # resolve "..": the URI is part of every document id
-        matches = with_retries(lambda: _list(fs, path, source.url), policy)
+        matches = retried(fs, lambda: _list(fs, path, source.url), policy)
     except FileNotFoundError as exc:
         if is_transient(exc):
             raise unreachable(where, source.url, exc, policy) from None
