@@ -11,9 +11,10 @@ a property of the store, looked up in :data:`RETRY_LAYERS` by protocol:
   and s3fs's own loop around each call to one pass, so nothing multiplies the tries. Only a body
   cut short after its answer arrived is left to :class:`~connectors.resumable.ResumableInput`.
 - local files: nothing to retry.
-- everything else (``http(s)``, ``hf``, ...): the client does not retry (fsspec's HTTP
-  filesystem does not), so :func:`~connectors.retry.with_retries` wraps each call and reads
-  resume on any transient failure.
+- everything else (``http(s)``, ...): the client does not retry (fsspec's HTTP filesystem does
+  not), so :func:`~connectors.retry.with_retries` wraps each call and reads resume on any
+  transient failure. ``hf://`` takes this layer too, although huggingface_hub retries many of its
+  own requests with a fixed bound that cannot be configured from here.
 
 aiohttp (under both s3fs and fsspec's HTTP filesystem) re-sends an idempotent request once, at
 once, when its connection drops before an answer (HTTP/1.1 allows it); that is part of one try.

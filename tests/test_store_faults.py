@@ -21,8 +21,11 @@ from pathlib import Path
 
 import pytest
 from fault_proxy import FaultProxy, Seen
+from loopback import LoopbackServer
 from s3_server import moto_server, point_aws_at
 
+from connectors.formats import RecordFields, read_records
+from connectors.retry import RetryPolicy, StoreUnreachable
 from pipelines.runner import RunError, run_pipeline
 from schemas.config import parse_config
 
@@ -41,6 +44,15 @@ WARC_KEY = "web/dolma-sample.warc.gz"
 class Store:
     proxy: FaultProxy
     clean: dict[str, bytes]  # data/ files of the fault-free run
+
+
+def jsonl_gz() -> bytes:
+    """~160 KB of gzipped JSONL: hex digests compress poorly, so the file spans several 64 KiB blocks."""
+    lines = [
+        json.dumps({"text": f"Zeile {i}: " + hashlib.sha256(str(i).encode()).hexdigest() * 4}) + "\n"
+        for i in range(4000)
+    ]
+    return gzip.compress("".join(lines).encode(), mtime=0)
 
 
 def data_files(out: Path) -> dict[str, bytes]:
@@ -74,12 +86,7 @@ def store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         env.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        # hex digests compress poorly: the gzip file spans more than one 64 KiB block
-        lines = [
-            json.dumps({"text": f"Zeile {i}: " + hashlib.sha256(str(i).encode()).hexdigest() * 4}) + "\n"
-            for i in range(4000)
-        ]
-        s3.put_object(Bucket=BUCKET, Key=JSONL_KEY, Body=gzip.compress("".join(lines).encode(), mtime=0))
+        s3.put_object(Bucket=BUCKET, Key=JSONL_KEY, Body=jsonl_gz())
         warc = shared_data / "web" / "warc" / "dolma" / "sample-0000.warc.gz"
         s3.put_object(Bucket=BUCKET, Key=WARC_KEY, Body=warc.read_bytes())
         clean = home / "clean"
@@ -172,3 +179,37 @@ def test_a_listing_past_the_bound_fails_the_run_in_one_line_without_credentials(
     assert "reduce your request rate" in lines[0]
     assert ACCESS_KEY not in proc.stderr + proc.stdout and SECRET_KEY not in proc.stderr + proc.stdout
     assert len(proxy.tries("list", "corpus/")) == ATTEMPTS
+
+
+def test_http_reads_resume_within_the_bound_and_fail_past_it(tmp_path):
+    """A store without retries of its own (fsspec's HTTP filesystem): our loop, reads resumed mid-file."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "lines.jsonl.gz").write_bytes(jsonl_gz())
+    policy = RetryPolicy(ATTEMPTS, 0.01, 0.05)
+    with LoopbackServer(tmp_path) as server, FaultProxy(server.base).running() as proxy:
+        url = f"{proxy.endpoint}/corpus/lines.jsonl.gz"
+
+        def read() -> list:
+            options = {"block_size": 65536}
+            return list(read_records(url, "jsonl", RecordFields(), storage_options=options, retries=policy))
+
+        clean = read()
+        assert len({s.range for s in proxy.tries("read")}) > 1 and len(clean) == 4000
+        proxy.clear()
+        rules = [
+            proxy.inject("open", "slowdown", 1),  # fsspec then asks a GET for the size
+            proxy.inject("read", "truncate", 1, after=2),  # the GET of the second block, mid-file
+            proxy.inject("read", "internal", 1, after=3),  # its first retry
+            proxy.inject("read", "reset", 1, after=4),  # its second (aiohttp re-sends it at once)
+        ]
+        assert read() == clean
+        assert [rule.injected for rule in rules] == [1, 1, 1, 1]
+        resets = Counter((s.access, s.key, s.range) for s in proxy.seen if s.fault == "reset")
+        for request, tries in tries_per_request(proxy.seen).items():
+            assert tries <= ATTEMPTS + resets[request], request
+
+        proxy.clear()
+        proxy.inject("read", "truncate", 1000, after=1)  # every GET after the first block's
+        with pytest.raises(StoreUnreachable, match=f"{url} unreachable after {ATTEMPTS} attempts"):
+            read()
+        assert len(proxy.tries("read")) == 1 + ATTEMPTS
