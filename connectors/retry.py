@@ -46,7 +46,7 @@ _TRANSIENT_CLASS_NAMES = _CUT_SHORT_CLASS_NAMES | frozenset(
         "ClientConnectionError",  # aiohttp: refused, reset, disconnected
         "ServerDisconnectedError",
         "ServerTimeoutError",
-        "EndpointConnectionError",  # botocore: the connection failed
+        "ConnectionError",  # botocore's (refused, connect timeouts, TLS), not only the builtin
         "HTTPClientError",  # botocore: closed before an answer, read timeouts
     }
 )
