@@ -150,6 +150,9 @@ def test_a_fault_past_the_bound_fails_the_task_with_one_line(proxy: FaultProxy, 
         run_pipeline(parse_config(config(proxy.endpoint)), tmp_path / "out")
     message = str(failure.value)
     assert "\n" not in message and f"{url} unreachable after {ATTEMPTS} attempts" in message
+    written = [p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()]  # task logs too
+    assert written and not any(SECRET_KEY.encode() in b or ACCESS_KEY.encode() in b for b in written)
+    assert SECRET_KEY not in message and ACCESS_KEY not in message
     tries = proxy.tries(access, key)
     assert {s.range for s in tries} == {tries[0].range}  # the one request that kept failing
     if fault == "reset":  # each try: the request and aiohttp's immediate re-send
