@@ -35,10 +35,11 @@ $(BENCH_VENV)/.installed:
 	$(BENCH_VENV)/bin/python -m pip install 'datatrove[processing]>=0.10,<0.11' spacy orjson pyarrow
 	touch $@
 
-# The dedup benchmark's text-dedup baseline (datasketch) only, beside our packages, not in .venv.
+# Benchmark baselines only, beside our packages, not in .venv: the dedup benchmark's text-dedup
+# baseline (datasketch) and the extraction benchmark's resiliparse.
 BENCH_DEPS := .bench-deps
 $(BENCH_DEPS)/.installed: | $(BIN)/python
-	$(BIN)/python -m pip install --target $(BENCH_DEPS) --no-deps 'datasketch>=1.6' scipy
+	$(BIN)/python -m pip install --target $(BENCH_DEPS) --no-deps 'datasketch>=1.6' scipy 'resiliparse>=0.15,<3'
 	touch $@
 
 bench: install $(BENCH_VENV)/.installed $(BENCH_DEPS)/.installed
@@ -46,7 +47,7 @@ bench: install $(BENCH_VENV)/.installed $(BENCH_DEPS)/.installed
 	$(BIN)/python benchmarks/language_id.py
 	$(BIN)/python benchmarks/quality_and_pii.py
 	PYTHONPATH=$(BENCH_DEPS) $(BIN)/python benchmarks/dedup_quality.py
-	$(BIN)/python benchmarks/extraction.py
+	PYTHONPATH=$(BENCH_DEPS) $(BIN)/python benchmarks/extraction.py
 	$(BIN)/python benchmarks/throughput.py
 
 clean:

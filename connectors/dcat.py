@@ -21,9 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import fsspec
-from fsspec.core import url_to_fs
-
 from connectors.base import GrantedAccess, InputUnit, SourceError, SourcePlan
 from connectors.files import (
     file_units,
@@ -32,7 +29,8 @@ from connectors.files import (
     retry_policy,
     unreachable,
 )
-from connectors.retry import RetryPolicy, one_line, with_retries
+from connectors.retry import RetryPolicy, one_line
+from connectors.stores import filesystem, retried
 from schemas.config import DcatSource
 from schemas.document import DATASET_ID, PUBLISHER
 
@@ -87,8 +85,8 @@ def _iso(value: Any) -> str | None:
 
 
 def _get_json(url: str, policy: RetryPolicy) -> Any:
-    fs = fsspec.filesystem("http")
-    return json.loads(with_retries(lambda: fs.cat_file(url), policy))
+    fs, path = filesystem(url, {}, policy)
+    return json.loads(retried(fs, lambda: fs.cat_file(path), policy))
 
 
 def search(source: DcatSource, where: str) -> Iterator[dict[str, Any]]:
@@ -177,8 +175,8 @@ def plan_catalogue(source: DcatSource, source_index: int) -> list[InputUnit]:
 def _resource_units(unit: InputUnit, split_mb: float) -> list[InputUnit]:
     """A large resource is split like any file; one that cannot be looked at now is planned whole."""
     try:
-        fs, path = url_to_fs(unit.uri)
-        info = with_retries(lambda: fs.info(path), unit.retries)
+        fs, path = filesystem(unit.uri, unit.storage_options, unit.retries)
+        info = retried(fs, lambda: fs.info(path), unit.retries)
         return file_units(fs, path, info, unit, split_mb)
     except Exception:  # the reader records an unreadable resource in the ledger as quarantined
         return [unit]

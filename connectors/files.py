@@ -9,8 +9,8 @@ Any fsspec URL works through the same code path: local paths, ``s3://`` (s3fs; e
 and credentials from ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
 ``AWS_DEFAULT_REGION``), ``http(s)://`` (fsspec's HTTP filesystem, aiohttp; globs need an
 HTML index page with links) and ``hf://`` (huggingface_hub's ``HfFileSystem``; ``HF_TOKEN``
-for private repositories). Listing and opening are retried on throttling (see
-:mod:`connectors.retry`).
+for private repositories). Listing, opening and reading are retried on throttling and dropped
+connections by the one retry layer :mod:`connectors.stores` sets up for the store.
 """
 
 from __future__ import annotations
@@ -22,15 +22,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import fsspec
-from fsspec.core import url_to_fs
+from fsspec.core import split_protocol
 from fsspec.implementations.local import LocalFileSystem
 
 from connectors.base import GrantedAccess, InputUnit, SourceError, SourcePlan
 from connectors.formats import ReadLimits
-from connectors.retry import RetryPolicy, is_transient, one_line, with_retries
+from connectors.retry import RetryPolicy, StoreUnreachable, is_transient, one_line
+from connectors.stores import filesystem, open_input, retried
 from schemas.config import FilesSource, InputLimits, Retries
 
 # Longest suffix first: ".warc.wet.gz" must win over ".gz".
@@ -99,10 +100,10 @@ def source_root(path: str) -> str:
 def lists_inside(source: FilesSource, folder: Path) -> bool:
     """Whether listing a local source could find files inside ``folder`` (a folder it lists
     recursively, or a glob whose pattern reaches into ``folder``); False for other stores."""
-    fs, path = url_to_fs(source.url, **source.storage_options)
-    if not isinstance(fs, LocalFileSystem):
+    protocol, path = split_protocol(source.url)
+    if protocol not in (None, "file", "local"):
         return False
-    path = os.path.abspath(path)
+    path = os.path.abspath(os.path.expanduser(path))
     root = Path(source_root(path)).resolve()
     folder = folder.resolve()
     if not folder.is_relative_to(root):
@@ -130,6 +131,8 @@ def _local_naming(source: FilesSource, path: str) -> Callable[[str], str] | None
 
 def unreachable(where: str, url: str, exc: BaseException, policy: RetryPolicy) -> SourceError:
     """The one-line error for a store that stayed unreachable or refused."""
+    if isinstance(exc, StoreUnreachable):
+        return SourceError(f"{where}: {exc}")
     if is_transient(exc):
         return SourceError(f"{where}: {url} unreachable after {policy.attempts} attempts: {one_line(exc)}")
     return SourceError(f"{where}: cannot list {url}: {one_line(exc)}")
@@ -152,12 +155,16 @@ def file_units(
     split_mb: float,
 ) -> list[InputUnit]:
     """``unit`` for one file, split into byte ranges when the file is large and its format allows."""
-    from connectors.splits import split_points
+    from connectors.splits import SCAN_BLOCK, split_points
 
     size = info.get("size")
     if not isinstance(size, int) or size <= split_mb * 1024 * 1024:
         return [unit]
-    points = with_retries(lambda: split_points(fs, path, size, unit.format, split_mb), unit.retries)
+
+    def scan() -> IO[bytes]:
+        return open_input(fs, path, unit.retries, unit.read_url, SCAN_BLOCK)
+
+    points = split_points(scan, path, size, unit.format, split_mb)
     ends: list[int | None] = [*points[1:], None]
     return [replace(unit, start=s, end=e) for s, e in zip(points, ends, strict=True)]
 
@@ -167,11 +174,11 @@ def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:
     where = f"sources[{source_index}]"
     policy = retry_policy(source.retries)
     try:
-        fs, path = url_to_fs(source.url, **source.storage_options)
+        fs, path = filesystem(source.url, source.storage_options, policy)
         local = isinstance(fs, LocalFileSystem)
         if local:
             path = os.path.abspath(path)  # resolve ".." before naming files relative to the root
-        matches = with_retries(lambda: _list(fs, path, source.url), policy)
+        matches = retried(fs, lambda: _list(fs, path, source.url), policy)
     except FileNotFoundError as exc:
         if is_transient(exc):
             raise unreachable(where, source.url, exc, policy) from None

@@ -24,14 +24,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
-import fsspec
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from fsspec.compression import compr
 from fsspec.utils import infer_compression
 
-from connectors.retry import RetryPolicy, one_line, with_retries
+from connectors.retry import RetryPolicy, StoreUnreachable, is_transient, one_line
+from connectors.stores import filesystem, open_input
 from schemas.document import EVIDENCE, Status
 
 # HTTP headers kept with a web record: what opt-out checks and auditors need.
@@ -341,6 +342,8 @@ def read_parquet(
 ) -> Iterator[RawRecord]:
     try:
         table_file = pq.ParquetFile(stream)
+    except StoreUnreachable:
+        raise
     except Exception as exc:  # pyarrow raises several types for a broken footer
         yield _quarantine("0", "input:unreadable_file", error=str(exc)[:200])
         return
@@ -566,6 +569,8 @@ def read_warc(
                 continue
             offset = iterator.get_record_offset()
             yield _warc_document(record, str(offset), payload)
+    except StoreUnreachable:
+        raise
     except Exception as exc:  # warcio raises ArchiveLoadFailed, ValueError, zlib/EOF errors on broken files
         yield _quarantine(f"{offset}+", "input:malformed_archive", error=f"{type(exc).__name__}: {exc}"[:200])
 
@@ -634,26 +639,29 @@ def read_records(
 ) -> Iterator[RawRecord]:
     """The records of one file (those starting in ``[start, end)`` for a split file), in file order.
 
-    Opening is retried on throttling and dropped connections (``retries``); a file that stays
-    unreadable becomes one quarantined record. Reads are bounded by ``limits``; the cap on
-    decompression applies when the file's name says it is compressed.
+    Opening and reading are retried on throttling and dropped connections (``retries``, applied by
+    the one layer :mod:`connectors.stores` picks for the store; a read resumes where it stopped).
+    A store that stays unreachable raises :class:`StoreUnreachable` (the task fails, and a rerun
+    reads the file again); a file that cannot be opened for any other reason becomes one
+    quarantined record. Reads are bounded by ``limits``; the cap on decompression applies when
+    the file's name says it is compressed.
     """
     ranged = start != 0 or end is not None
     if ranged and fmt not in RANGE_FORMATS:
         raise ValueError(f"format {fmt} cannot be read by byte range")
-    compression = None if fmt in _RAW_FORMATS or ranged else "infer"
+    codec = None if fmt in _RAW_FORMATS or ranged else infer_compression(uri)
     if infer_compression(uri) is None:
         limits = replace(limits, decompressed_mb=None)
-
-    def open_stream() -> IO[bytes]:
-        return fsspec.open(uri, "rb", compression=compression, **(storage_options or {})).open()
-
+    policy = retries or RetryPolicy()
     try:
-        stream = with_retries(open_stream, retries or RetryPolicy())
+        fs, path = filesystem(uri, storage_options or {}, policy)
+        raw = open_input(fs, path, policy, uri)
     except Exception as exc:  # stores raise their own types (aiohttp, botocore, huggingface_hub)
+        if is_transient(exc):
+            raise StoreUnreachable(uri, policy.attempts, exc) from None
         yield _quarantine(str(start), "input:unreadable_file", error=one_line(exc, 200))
         return
-    with stream:
+    with raw, compr[codec](raw, mode="rb") as stream:
         if ranged:
             yield from READERS[fmt](stream, fields, start, end, limits=limits)
         else:

@@ -1,8 +1,10 @@
 """Bounded retries with exponential backoff for remote stores (S3 throttling, HTTP 429/5xx, dropped links).
 
 Only transient failures are retried: ``SlowDown`` / ``503`` from S3, HTTP ``429`` and ``5xx``,
-refused or reset connections and timeouts. A missing object (404) or a denied one (403) fails
-at once. The policy comes from a source's ``retries`` setting; state stays in the call.
+refused or reset connections, timeouts and answers cut short. A missing object (404) or a
+denied one (403) fails at once. The policy comes from a source's ``retries`` setting; state
+stays in the call. Which layer applies the policy to a given store (the store's own client, or
+:func:`with_retries`) is decided in :mod:`connectors.stores`.
 """
 
 from __future__ import annotations
@@ -29,8 +31,24 @@ TRANSIENT_S3_CODES = frozenset(
         "500",
     }
 )
-_TRANSIENT_CLASS_NAMES = frozenset(
-    {"ClientConnectionError", "ServerDisconnectedError", "ServerTimeoutError", "EndpointConnectionError"}
+# A body that ended before its Content-Length (aiohttp, urllib3 / http.client, botocore, aiobotocore).
+_CUT_SHORT_CLASS_NAMES = frozenset(
+    {
+        "ClientPayloadError",
+        "IncompleteRead",
+        "IncompleteReadError",
+        "ResponseStreamingError",
+        "AioReadTimeoutError",
+    }
+)
+_TRANSIENT_CLASS_NAMES = _CUT_SHORT_CLASS_NAMES | frozenset(
+    {
+        "ClientConnectionError",  # aiohttp: refused, reset, disconnected
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+        "ConnectionError",  # botocore's (refused, connect timeouts, TLS), not only the builtin
+        "HTTPClientError",  # botocore: closed before an answer, read timeouts
+    }
 )
 
 
@@ -40,11 +58,22 @@ class RetryPolicy:
     initial_delay_s: float = 0.5
     max_delay_s: float = 30.0
 
+    def pause(self, retry: int) -> float:
+        """The pause before retry number ``retry`` (0 for the first): doubling from ``initial_delay_s``,
+        capped at ``max_delay_s``, with jitter (a random half of it at most taken off)."""
+        return min(self.max_delay_s, self.initial_delay_s * 2**retry) * random.uniform(0.5, 1.0)
+
     def delays(self) -> Iterator[float]:
-        """The pause before each retry: doubling from ``initial_delay_s``, capped, with jitter."""
+        """The pause before each retry, ``attempts - 1`` of them."""
         for retry in range(self.attempts - 1):
-            delay = min(self.max_delay_s, self.initial_delay_s * 2**retry)
-            yield delay * random.uniform(0.5, 1.0)
+            yield self.pause(retry)
+
+
+class StoreUnreachable(RuntimeError):
+    """A store that kept failing transiently for as many tries as the policy allows."""
+
+    def __init__(self, url: str, attempts: int, last: BaseException):
+        super().__init__(f"{url} unreachable after {attempts} attempts: {one_line(last)}")
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -77,9 +106,21 @@ def _error_code(exc: BaseException) -> str | None:
     return None
 
 
+def is_transient_answer(status: int | None, code: str | None) -> bool:
+    """Whether a store's answer (HTTP status, S3 error code) says to try again later."""
+    return status in TRANSIENT_HTTP or code in TRANSIENT_S3_CODES
+
+
+def is_cut_short(exc: BaseException) -> bool:
+    """A body that ended early (a connection dropped mid-answer), as raised while reading a stream."""
+    return any(cls.__name__ in _CUT_SHORT_CLASS_NAMES for cls in type(exc).__mro__)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Throttling, a server error or a connection problem anywhere in the exception's chain."""
     for node in _causes(exc):
+        if isinstance(node, StoreUnreachable):
+            return False  # the tries are spent already
         status = _status(node)
         if status is not None:
             return status in TRANSIENT_HTTP

@@ -22,17 +22,19 @@ import zlib
 from collections.abc import Callable
 from typing import IO
 
-import fsspec
 from fsspec.utils import infer_compression
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_RECORD_START = b"\r\n\r\nWARC/"
 _CHUNK = 1 << 16
+SCAN_BLOCK = 1 << 20  # a store's read size while scanning: small reads near each cut, not 50 MB blocks
 _CONTENT_LENGTH = re.compile(rb"^content-length:\s*(\d+)\s*$", re.I | re.M)
 
 
-def split_points(fs: fsspec.AbstractFileSystem, path: str, size: int, fmt: str, split_mb: float) -> list[int]:
-    """Start offsets of the units of one file, ascending, the first one 0."""
+def split_points(
+    open_file: Callable[[], IO[bytes]], path: str, size: int, fmt: str, split_mb: float
+) -> list[int]:
+    """Start offsets of the units of one file, ascending, the first 0; ``open_file()`` opens it to read."""
     step = max(1, int(split_mb * 1024 * 1024))
     compression = infer_compression(path)
     if fmt == "jsonl" and compression is None:
@@ -41,7 +43,7 @@ def split_points(fs: fsspec.AbstractFileSystem, path: str, size: int, fmt: str, 
         return [0]
     find = _next_gzip_member if compression == "gzip" else _next_warc_record
     points = [0]
-    with fs.open(path, "rb", block_size=1 << 20) as stream:  # small reads near each cut, not 50 MB blocks
+    with open_file() as stream:
         for candidate in range(step, size, step):
             if candidate < points[-1] + 1:
                 continue

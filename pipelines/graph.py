@@ -2,15 +2,19 @@
 
 ```
  curate (one task per input unit: read ─► stages ─► dedup keys ─► staging)
-   ├─► dedup-exact (P tasks) ───────────────────────────────────────────────┐
-   └─► dedup-buckets (P) ─► dedup-signatures (one per unit) ─► dedup-verify (P) ─► dedup-clusters (1)
+   ├─► dedup-exact (P tasks) ──────────────────────────────────────────────────────────────┐
+   └─► dedup-lines (P) ─► dedup-sign (one per unit) ─► dedup-buckets (P)                     │
+       ─► dedup-signatures (one per unit) ─► dedup-verify (P) ─► dedup-clusters (1) ◄───────┘
  write (one task per input unit: staging ─► duplicates ─► Parquet / WebDataset shards ─► ledger)
  finalize (1: shard names, ledger check, manifest)
    ├─► document (1: dataset card, AI Act summary, report)
    └─► validate (1: the Great Expectations gate, when enabled)
 ```
 Publishing and closing the run happen in the driver afterwards (:func:`pipelines.runner.complete_run`).
-Only configured dedup kinds get their phases; without dedup, write follows curate. ``P`` is
+Only configured dedup kinds get their phases; without dedup, write follows curate. dedup-lines
+(the site boilerplate statistics) and dedup-sign (signatures of the texts without boilerplate)
+run when the near_dedup stage's ``boilerplate`` is on; otherwise curate signs the documents and
+dedup-buckets follows curate. ``P`` is
 :func:`pipelines.dedup.tasks.dedup_partitions` of the number of input units. Every count here
 depends on the input and the config only, never on the workers, so every engine and worker
 count runs the same tasks and writes the same bytes.
@@ -24,6 +28,8 @@ from typing import Any
 from connectors.files import InputUnit
 from connectors.reader import SourceReader
 from pipelines.dedup.tasks import (
+    BoilerplateFreeSignatures,
+    BoilerplateLines,
     BucketVerifier,
     CandidateSignatures,
     DedupKeyWriter,
@@ -40,13 +46,20 @@ from pipelines.outputs import WORK, staged_tree
 from pipelines.sinks.ledger import LedgerWriter
 from pipelines.sinks.shards import ParquetShardWriter, WebDatasetShardWriter
 from pipelines.sinks.staging import StagedReader, StagedWriter
-from pipelines.stages import build_dedup_signatures, curation_stages, near_dedup_params
+from pipelines.stages import (
+    boilerplate_params,
+    build_dedup_signatures,
+    curation_stages,
+    near_dedup_params,
+)
 from pipelines.wrapup import RunDocumenter, RunValidator
 from schemas.config import PipelineConfig
 
 TITLES = {  # what progress bars say about each phase
     "curate": "curate (read, stages, dedup keys)",
     "dedup-exact": "dedup: exact keys",
+    "dedup-lines": "dedup: boilerplate lines",
+    "dedup-sign": "dedup: signatures without boilerplate",
     "dedup-buckets": "dedup: LSH buckets",
     "dedup-signatures": "dedup: candidate signatures",
     "dedup-verify": "dedup: verify buckets",
@@ -80,7 +93,9 @@ def plan_phases(
     layout = DedupLayout(work / "dedup", tasks, dedup_partitions(tasks))
     exact = config.stage("exact_dedup") is not None
     near = near_dedup_params(config)
+    boilerplate = boilerplate_params(config)
     signatures = build_dedup_signatures(config)
+    dedup = exact or near is not None
 
     phases: list[Phase] = []
 
@@ -88,20 +103,29 @@ def plan_phases(
         phases.append(Phase(name, TITLES[name], steps, count, depends))
 
     curate = [SourceReader(units, split_limit(limit, tasks), str(work / "counts")), *curation_stages(config)]
-    if signatures is not None:
-        curate += [signatures, DedupKeyWriter(layout, exact, near)]
+    if dedup:
+        if signatures is not None:
+            curate.append(signatures)
+        signed_in_curate = near if boilerplate is None else None
+        curate.append(DedupKeyWriter(layout, exact, signed_in_curate, lines=boilerplate is not None))
     add("curate", [*curate, StagedWriter(staged)], tasks)
 
     marker = []
     write_after = "curate"
-    if signatures is not None:
+    if dedup:
         ends = []
         if exact:
             add("dedup-exact", [ExactKeyLinks(layout)], layout.partitions, "curate")
             ends.append("dedup-exact")
         if near is not None:
-            add("dedup-buckets", [LshBuckets(layout)], layout.partitions, "curate")
-            add("dedup-signatures", [CandidateSignatures(layout, staged)], tasks, "dedup-buckets")
+            bands_after, signatures_dir = "curate", staged
+            if boilerplate is not None:
+                add("dedup-lines", [BoilerplateLines(layout, boilerplate)], layout.partitions, "curate")
+                sign = BoilerplateFreeSignatures(layout, staged, near, boilerplate)
+                add("dedup-sign", [sign], tasks, "dedup-lines")
+                bands_after, signatures_dir = "dedup-sign", str(layout.signed)
+            add("dedup-buckets", [LshBuckets(layout)], layout.partitions, bands_after)
+            add("dedup-signatures", [CandidateSignatures(layout, signatures_dir)], tasks, "dedup-buckets")
             add("dedup-verify", [BucketVerifier(layout, near)], layout.partitions, "dedup-signatures")
             ends.append("dedup-verify")
         kinds = tuple(kind for kind, on in (("exact", exact), ("near", near is not None)) if on)

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.quality import QualityThresholds, ThresholdsKey, resolve_thresholds
+
 FORMATS = ("jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv")
 Format = Literal["jsonl", "parquet", "warc", "arc", "wet", "html", "text", "csv"]
 PII_TYPES = ("email", "ip", "phone", "iban", "national_id")
@@ -241,7 +243,19 @@ class LanguageStage(_Stage):
 
 
 class QualityStage(_Stage):
+    """Per-language Gopher / C4 / FineWeb rules; ``thresholds`` sets any rule's value (schemas/quality.py).
+
+    After validation ``thresholds`` is every language's complete table (``default`` for the others),
+    so the config dump in a run's manifest records the values the run used.
+    """
+
     kind: Literal["quality"]
+    thresholds: Annotated[dict[ThresholdsKey, QualityThresholds], Field(validate_default=True)] = {}
+
+    @field_validator("thresholds")
+    @classmethod
+    def _resolved(cls, thresholds: dict[str, QualityThresholds]) -> dict[str, QualityThresholds]:
+        return resolve_thresholds(thresholds)
 
 
 class PiiStage(_Stage):
@@ -253,12 +267,23 @@ class ExactDedupStage(_Stage):
     kind: Literal["exact_dedup"]
 
 
+class Boilerplate(_Strict):
+    """Site boilerplate set aside before near dedup; see ``pipelines/stages/boilerplate.py``."""
+
+    enabled: bool = True
+    min_contents: Annotated[int, Field(ge=2)] = 5  # a line on this many different contents of a site
+    short_line_words: Annotated[int, Field(ge=0)] = 15  # ... or a line of at most this many words
+    short_line_contents: Annotated[int, Field(ge=2)] = 2  # ... on this many
+    min_words: Annotated[int, Field(ge=1)] = 15  # fewer words left without boilerplate: not signed
+
+
 class NearDedupStage(_Stage):
     kind: Literal["near_dedup"]
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.75  # estimated Jaccard of word n-gram shingles
     ngram: Annotated[int, Field(ge=1, le=32)] = 5
     bands: Annotated[int, Field(ge=1, le=256)] = 14
     rows: Annotated[int, Field(ge=1, le=64)] = 8
+    boilerplate: Boilerplate = Boilerplate()
 
 
 Stage = Annotated[

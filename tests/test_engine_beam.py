@@ -50,6 +50,21 @@ def test_sample_on_beam_writes_the_local_bytes(tmp_path: Path) -> None:
     assert seen["curate"] == (3, 3) and seen["finalize"] == (1, 1)
 
 
+def test_shared_chrome_on_beam_writes_the_local_bytes(tmp_path: Path) -> None:
+    """The boilerplate hand-overs (page lines, boilerplate lines, band rows from the sign tasks) too."""
+    from tests.chrome_corpus import write_chrome_site
+    from tests.test_dedup_boilerplate import site_config
+
+    write_chrome_site(tmp_path / "in", files=3)
+    config = parse_config(site_config(tmp_path / "in"))
+    local = run_pipeline(config, tmp_path / "local", workers=2, engine_kind="local")
+    on_beam = run_pipeline(config, tmp_path / "beam", workers=2, engine_kind="beam")
+    assert output_digests(on_beam.output) == output_digests(local.output)
+    assert on_beam.summary.to_json() == local.summary.to_json()
+    reasons = pq.read_table(local.output / "ledger", columns=["reason"]).column("reason").to_pylist()
+    assert reasons.count("near_dedup:minhash") >= 6  # two reshuffled copies of each short article
+
+
 def write_documents(per_task: list[list[Document]], folder: Path) -> None:
     """Each curate task's documents as one Parquet file (``ParquetReader`` gives task ``r`` file ``r``)."""
     folder.mkdir(parents=True)

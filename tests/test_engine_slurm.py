@@ -118,6 +118,20 @@ def test_generated_corpus_is_the_same_on_every_engine_and_worker_count(slurm, tm
         assert output_digests(result.output) == reference, name
 
 
+def test_shared_chrome_corpus_is_the_same_on_slurm(slurm, tmp_path: Path) -> None:
+    """Site chrome: the boilerplate phases (dedup-lines, dedup-sign) as job arrays write the local bytes."""
+    from tests.chrome_corpus import write_chrome_site
+    from tests.test_dedup_boilerplate import site_config
+
+    write_chrome_site(tmp_path / "in", files=3)
+    data = {**site_config(tmp_path / "in"), "engine": {"kind": "slurm", "slurm": {"poll_s": 0.5}}}
+    config = parse_config(data)
+    local = run_pipeline(config, tmp_path / "local", workers=1, engine_kind="local")
+    on_slurm = run_pipeline(config, tmp_path / "slurm", workers=2)
+    assert output_digests(on_slurm.output) == output_digests(local.output)
+    assert local.summary.by_status["duplicate"] >= 12  # two reshuffled pages of each short article
+
+
 def test_relaunch_submits_only_unfinished_tasks(slurm, local_sample: Path, tmp_path: Path) -> None:
     config = sample_config(tmp_path)
     out = tmp_path / "out"

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from trafilatura.utils import decode_file
 
+from benchmarks.extraction import is_evaluation_site, load_sets, shingle_score
 from pipelines.stages import extract
 from pipelines.stages.extract import HTML_LANG, HtmlExtractor, declared_language
+from pipelines.stages.extract_agreement import agreed, combine
 from schemas.document import CONTENT_TYPE, REASON, STATUS, Status
 from tests.conftest import make_doc, read_jsonl
 
-# Measured 0.938 (precision 0.909, recall 0.969) with the chosen settings (benchmarks/extraction.py);
-# the floor is the target (issue "Sources"); the margin absorbs trafilatura and lexbor patch releases.
+# The target F1, for the snippet set and for the shingle sets' evaluation sites; benchmarks/extraction.py
+# prints what the stage measures on each.
 MIN_SNIPPET_F1 = 0.92
 
 ARTICLE = """<!DOCTYPE html>
@@ -211,17 +213,96 @@ LONG_ARTICLE = (
 )
 
 
-def test_own_extractor_keeps_the_article_and_skips_trafilatura(monkeypatch) -> None:
-    def never(tree, url, fast: bool) -> str:
-        raise AssertionError("trafilatura must not run on a page the own extractor handles")
-
-    monkeypatch.setattr(extract, "_trafilatura", never)
-    text = extract.extract_main_text(LONG_ARTICLE)
-    lines = text.split("\n")
+def test_own_extractor_keeps_the_article_and_drops_the_chrome() -> None:
+    lines = extract.own_main_text(LONG_ARTICLE).split("\n")
     assert lines[0] == "Die Brücke"  # the headline, one block per line
     assert lines[1].startswith("Absatz 0: Die Brücke wurde saniert,") and len(lines) == 21
+    text = "\n".join(lines)
     assert "Kontakt" not in text and "Werbung" not in text and "Kommentar" not in text
     assert "Mehr zum Thema" not in text
+
+
+ARTICLE_LINES = [
+    "Die Rheinbrücke in Köln wurde im vergangenen Jahr saniert, später als geplant.",
+    "Unter der Fahrbahn fanden die Arbeiter alte Leitungen, die auf keinem Plan standen.",
+    "Täglich fahren mehr als hunderttausend Fahrzeuge über die Brücke in beide Richtungen.",
+    "Dazu kommen Straßenbahnen, Radfahrerinnen und Fußgänger auf dem breiten Gehweg.",
+    "Die Stadt rechnet damit, dass die nächste Sanierung erst in dreißig Jahren nötig wird.",
+    "Bis dahin sollen Sensoren im Beton melden, wenn sich Risse in den Pfeilern bilden.",
+]
+TEASERS = [
+    "Weitere Nachrichten: Der Zoo bekommt zwei junge Elefanten aus einem Park in Polen.",
+    "Weitere Nachrichten: Im Stadtrat wird über die neuen Gebühren für Anwohner gestritten.",
+    "Weitere Nachrichten: Ein Bäcker aus Ehrenfeld gewinnt den Preis für das beste Brot.",
+    "Weitere Nachrichten: Die Sommerferien beginnen in diesem Jahr eine Woche früher.",
+]
+
+
+def test_agreement_drops_the_lines_trafilatura_rejects_and_keeps_inner_headings() -> None:
+    own = ["Von Anna Beispiel | 3. Mai", *ARTICLE_LINES[:3], "Die Kosten", *ARTICLE_LINES[3:], *TEASERS]
+    trafilatura_text = "\n".join(ARTICLE_LINES)  # no byline, no teasers, no heading
+    kept = combine(own, {"Die Kosten"}, trafilatura_text)
+    assert kept == [*ARTICLE_LINES[:3], "Die Kosten", *ARTICLE_LINES[3:]]
+
+
+def test_agreement_keeps_the_own_text_when_trafilatura_lost_the_article() -> None:
+    own = [*ARTICLE_LINES, *TEASERS]
+    assert combine(own, set(), ARTICLE_LINES[0]) == own  # one line of ten: trafilatura failed
+    assert combine(own, set(), "") == own
+
+
+def test_agreement_matches_reflowed_lines_and_short_lines_only_whole() -> None:
+    own = [ARTICLE_LINES[0], "Kontakt", "Impressum"]
+    reflowed = ARTICLE_LINES[0].replace(", und", ",\nund") + "\nKontakt und Impressum"
+    assert agreed(own, reflowed) == [True, False, False]
+    assert agreed(own, reflowed + "\nKontakt") == [True, True, False]
+
+
+def test_stage_keeps_what_both_extractors_agree_on(monkeypatch) -> None:
+    regions: list[str] = []
+
+    def second_opinion(region: str, url: str | None = None) -> str:
+        regions.append(region)
+        return "\n".join(
+            f"Absatz {i}: Die Brücke wurde saniert, und die Arbeiten dauerten länger als geplant."
+            for i in range(20)
+        )
+
+    monkeypatch.setattr(extract, "trafilatura_region_text", second_opinion)
+    text = extract.extract_main_text(LONG_ARTICLE)
+    assert len(regions) == 1 and "Absatz 19" in regions[0]  # trafilatura reads the container's region
+    assert (
+        text.split("\n")[0].startswith("Absatz 0:") and len(text.split("\n")) == 20
+    )  # headline not confirmed
+
+
+def _evaluation_pages(shared_data: Path, set_name: str) -> list:
+    pages = load_sets(shared_data / "web" / "html", [set_name])[set_name]
+    return [page for page in pages if is_evaluation_site(page.site)]
+
+
+def test_article_kept_and_teaser_list_dropped_on_an_unseen_site(shared_data) -> None:
+    """washingtonexaminer.com is an evaluation site: no page of it was used to choose the settings. The
+    own container holds the article and a list of teasers (title, date, summary of other articles)."""
+    (page,) = [p for p in _evaluation_pages(shared_data, "aeb") if p.site == "washingtonexaminer.com"]
+    own_precision, own_recall, _ = shingle_score([page], [extract.own_main_text(page.html)])
+    (doc,) = HtmlExtractor().run(iter([make_doc(page.html, content_type="html", url=page.url)]))
+    precision, recall, _ = shingle_score([page], [doc.text])
+    assert own_recall > 0.95 and own_precision < 0.5  # the teasers are inside the own container
+    assert recall > 0.95 and precision > 0.9, (precision, recall)
+    assert "More Washington Examiner" not in doc.text
+
+
+@pytest.mark.parametrize("set_name", ["aeb", "fundus"])
+def test_unseen_sites_beat_trafilatura_defaults(shared_data, set_name: str) -> None:
+    """On pages of sites that tuning never saw (benchmarks/extraction.py's split), the stage's shingle
+    F1 reaches the target and trafilatura's defaults on the same pages."""
+    pages = _evaluation_pages(shared_data, set_name)
+    docs = [make_doc(p.html, p.name, content_type="html", url=p.url) for p in pages]
+    texts = [doc.text for doc in HtmlExtractor().run(iter(docs))]
+    _, _, f1 = shingle_score(pages, texts)
+    _, _, baseline = shingle_score(pages, [extract.trafilatura_default(p.html, p.url) for p in pages])
+    assert f1 >= MIN_SNIPPET_F1 and f1 > baseline, (f1, baseline)
 
 
 @pytest.mark.parametrize(("fast_text", "passes"), [("x" * 40, 1), ("x" * 5, 2)])

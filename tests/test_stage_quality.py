@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,11 +58,16 @@ def assert_filtered(text: str, rule: str, lang: str | None = "en") -> None:
 
 def documents_from(path: Path, min_words: int = 100, max_words: int = 300) -> Iterator[str]:
     """Consecutive lines of one source, three sentences to a line, until the word budget is reached."""
+    return documents_of(read_jsonl(path), min_words, max_words)
+
+
+def documents_of(rows: Iterable[dict], min_words: int = 100, max_words: int = 300) -> Iterator[str]:
+    """:func:`documents_from` over rows (``text``, ``source``) already read."""
     lines: list[str] = []
     paragraph: list[str] = []
     source: str | None = None
     words = 0
-    for row in read_jsonl(path):
+    for row in rows:
         if row["source"] != source or words >= max_words:
             lines.append(" ".join(paragraph))
             if words >= min_words:
@@ -231,7 +236,10 @@ def test_mostly_short_lines() -> None:
 
 def test_one_repeated_line_in_a_long_article() -> None:
     share = "Share this article with your friends."
-    assert_filtered(article_with(share, share), "fineweb_char_dup")
+    assert_filtered(article_with(share, share), "fineweb_char_dup")  # English: FineWeb's 1 %
+    assert fate(article_with(share, share), lang=None) == (Status.KEPT, None)  # others: FineWeb-2's 10 %
+    divider = "=" * 120  # no words: the Gopher n-gram rules do not see it repeat
+    assert_filtered(article_with(divider, divider), "fineweb_char_dup", lang=None)
 
 
 # ---------------------------------------------------------------- stage behaviour

@@ -86,15 +86,21 @@ def test_ngram_rules_equal_their_plain_definitions() -> None:
 def plain_first_failing_rule(text: str, lang: str | None) -> str | None:
     """The rules without their shortcuts: every n-gram fraction computed and compared."""
     view = quality.TextView(text)
-    settings = quality.SETTINGS.get(lang or "", quality.DEFAULT_SETTINGS)
+    rules = quality.DEFAULT_RULES
+    settings = rules.settings.get(lang or "", rules.default)
+    limits = settings.thresholds
     plain: dict[str, quality.Check] = {
         **{
-            f"gopher_top_{n}gram": (lambda v, s, n=n, lim=lim: quality.top_ngram_char_frac(v, n) > lim)
-            for n, lim in quality.TOP_NGRAM_CHAR_FRAC.items()
+            f"gopher_top_{n}gram": (
+                lambda v, s, n=n: quality.top_ngram_char_frac(v, n) > getattr(limits, f"gopher_top_{n}gram")
+            )
+            for n in quality.TOP_NGRAMS
         },
         **{
-            f"gopher_dup_{n}gram": (lambda v, s, n=n, lim=lim: quality.dup_ngram_char_frac(v, n) > lim)
-            for n, lim in quality.DUP_NGRAM_CHAR_FRAC.items()
+            f"gopher_dup_{n}gram": (
+                lambda v, s, n=n: quality.dup_ngram_char_frac(v, n) > getattr(limits, f"gopher_dup_{n}gram")
+            )
+            for n in quality.DUP_NGRAMS
         },
     }
     return next((name for name, fails in quality.RULES if plain.get(name, fails)(view, settings)), None)
@@ -120,14 +126,14 @@ def test_rule_shortcuts_decide_as_the_plain_rules() -> None:
 
 
 def test_letterless_and_stop_word_counts_equal_their_plain_definitions() -> None:
-    settings = quality.SETTINGS["de"]
+    settings = quality.DEFAULT_RULES.settings["de"]
     for text in random_texts(2, 200):
         view = quality.TextView(text)
         letterless = sum(1 for w in view.words if quality.LETTERLESS_RE.fullmatch(w))
         alpha = (len(view.words) - letterless) / len(view.words) if view.words else 0.0
-        assert quality.too_few_alpha_words(view, settings) == (alpha < quality.MIN_ALPHA_WORDS)
+        assert quality.too_few_alpha_words(view, settings) == (alpha < settings.thresholds.gopher_alpha_words)
         stop = sum(w in settings.stop_words for w in view.words)
-        assert quality.too_few_stop_words(view, settings) == (stop < quality.MIN_STOP_WORDS)
+        assert quality.too_few_stop_words(view, settings) == (stop < settings.thresholds.gopher_stop_words)
 
 
 # ---------------------------------------------------------------- PII prefilters
@@ -333,7 +339,7 @@ def test_array_tokenizer_equals_the_word_pattern_on_real_text(shared_data) -> No
 
 
 def test_stop_words_are_counted_as_the_word_list_says() -> None:
-    settings = quality.SETTINGS["de"]
+    settings = quality.DEFAULT_RULES.settings["de"]
     view = quality.TextView("Daß der Hund bellt, weiß jeder. DASS ER BELLT!")
     expected = [w in settings.stop_words for w in view.words]
     assert sum(expected) == 5  # daß (dass), der, jeder, dass, er

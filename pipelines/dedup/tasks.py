@@ -4,8 +4,21 @@
  curate task r ── DedupKeyWriter ──► keys/exact/r    (content key, order, id)   by key hash
                                  └─► keys/bands/r    (band, bucket, order)      by bucket hash
  exact task p   ── ExactKeyLinks ──► links/exact-p   first copy → other copies
+```
+With the near_dedup stage's ``boilerplate`` on, curate tasks send page lines instead of band rows,
+and the band rows come from a signing phase after the line statistics
+(:mod:`pipelines.stages.boilerplate`):
+```
+ curate task r ── DedupKeyWriter ──► keys/lines/r    (site, line, anchor, words, task) by line hash
+ line task p    ── BoilerplateLines ► boilerplate/p  boilerplate lines, by curate task carrying them
+ sign task r    ── BoilerplateFreeSignatures ─► signed/r (order, id, signature of the text without
+                                    boilerplate) └─► keys/bands/r (band, bucket, order) by bucket hash
+```
+and then, either way:
+```
  bucket task p  ── LshBuckets ─────► candidates/p    rows of buckets with 2+ members, by curate task
- fetch task r   ── CandidateSignatures ─► verify/r   the same rows with id and signature (staging r)
+ fetch task r   ── CandidateSignatures ─► verify/r   the same rows with id and signature (staging r,
+                                                     or signed/r)
  verify task p  ── BucketVerifier ─► links/near-p    verified links (leader clustering per bucket)
  cluster task   ── DuplicateClusters ► decisions     connected components → duplicate_of, reason
  write task r   ── DuplicateMarker (marks the duplicates of curate task r)
@@ -16,10 +29,11 @@ candidates. Only the cluster task sees the whole run, and then only its links (p
 found to be duplicates), never the keys of the unique documents. The decision rule itself is
 :mod:`pipelines.stages.dedup`'s.
 
-Each partitioned hand-over is a channel (:data:`EXACT_KEYS`, :data:`BAND_ROWS`, :data:`CANDIDATES`,
-:data:`VERIFY_ROWS`): the steps that produce it name it in ``sends``, the task that reads it in
-``receives``, so an engine may carry the rows itself (a :class:`Shuffle`) instead of the layout's
-files (the Beam engine does); the tasks' logic is the same either way.
+Each partitioned hand-over is a channel (:data:`EXACT_KEYS`, :data:`LINES`, :data:`BOILERPLATE`,
+:data:`BAND_ROWS`, :data:`CANDIDATES`, :data:`VERIFY_ROWS`): the steps that produce it name it in
+``sends``, the task that reads it in ``receives``, so an engine may carry the rows itself (a
+:class:`Shuffle`) instead of the layout's files (the Beam engine does); the tasks' logic is the
+same either way.
 """
 
 from __future__ import annotations
@@ -46,6 +60,14 @@ from pipelines.dedup.partitions import (
     write_partitioned,
 )
 from pipelines.sinks.staging import staged_path
+from pipelines.stages.boilerplate import (
+    LINE_DTYPE,
+    BoilerplateFreeSigner,
+    BoilerplateParams,
+    boilerplate_lines,
+    page_lines,
+    site_of,
+)
 from pipelines.stages.dedup import (
     CONTENT_KEY_BYTES,
     EXACT_REASON,
@@ -78,6 +100,23 @@ BAND_ROWS_SCHEMA = pa.schema(
         pa.field("order", pa.int64(), nullable=False),
     ]
 )
+LINES_SCHEMA = pa.schema(
+    [
+        pa.field("site", pa.uint64(), nullable=False),
+        pa.field("line", pa.uint64(), nullable=False),
+        pa.field("anchor", pa.uint64(), nullable=False),
+        pa.field("words", pa.uint16(), nullable=False),
+        pa.field("task", pa.int32(), nullable=False),
+    ]
+)
+BOILERPLATE_SCHEMA = pa.schema([pa.field("line", pa.uint64(), nullable=False)])
+SIGNED_SCHEMA = pa.schema(
+    [
+        pa.field("order", pa.int64(), nullable=False),
+        pa.field("id", pa.string(), nullable=False),
+        pa.field(MINHASH, pa.binary()),
+    ]
+)
 VERIFY_SCHEMA = pa.schema(
     [*BAND_ROWS_SCHEMA, pa.field("id", pa.string(), nullable=False), pa.field(MINHASH, pa.binary())]
 )
@@ -101,7 +140,9 @@ DECISION_GROUP_ROWS = 1 << 16
 
 # The partitioned hand-overs between dedup steps (channels): partition p of a channel goes to task p
 EXACT_KEYS = "exact-keys"  # curate → exact tasks, by content key hash
-BAND_ROWS = "band-rows"  # curate → bucket tasks, by bucket hash
+LINES = "lines"  # curate → line tasks, by line hash
+BOILERPLATE = "boilerplate"  # line tasks → sign tasks, by curate task
+BAND_ROWS = "band-rows"  # curate (or sign tasks, with boilerplate) → bucket tasks, by bucket hash
 CANDIDATES = "candidates"  # bucket tasks → fetch tasks, by curate task
 VERIFY_ROWS = "verify-rows"  # fetch tasks → verify tasks, by bucket hash
 
@@ -124,6 +165,17 @@ class DedupLayout:
 
     def band_rows(self, rank: int) -> Path:
         return self.root / "keys" / "bands" / f"{rank:05d}.parquet"
+
+    def lines(self, rank: int) -> Path:
+        return self.root / "keys" / "lines" / f"{rank:05d}.parquet"
+
+    def boilerplate(self, partition: int) -> Path:
+        return self.root / "boilerplate" / f"{partition:05d}.parquet"
+
+    @property
+    def signed(self) -> Path:
+        """The folder of the sign tasks' signatures, one file per input unit (as the staging area)."""
+        return self.root / "signed"
 
     def candidates(self, partition: int) -> Path:
         return self.root / "candidates" / f"{partition:05d}.parquet"
@@ -205,26 +257,75 @@ class _DedupTask(_HandsOver, PipelineStep):
         """Do the work of partition or input unit ``rank``: read its input files, write its output."""
 
 
+def band_rows_table(signatures: list[bytes], orders: list[int], near: NearDedupParams) -> pa.Table:
+    """The LSH band rows (:data:`BAND_ROWS_SCHEMA`) of signed documents: one per band and document."""
+    values = np.frombuffer(b"".join(signatures), "<u4").reshape(len(signatures), near.num_perm)
+    buckets = [band_buckets(values, band, near.rows) for band in range(near.bands)]
+    return pa.table(
+        [
+            pa.array(np.repeat(np.arange(near.bands, dtype=np.uint16), len(signatures))),
+            pa.array(np.concatenate(buckets) if buckets else np.empty(0, np.uint64)),
+            pa.array(np.tile(np.asarray(orders, dtype=np.int64), near.bands)),
+        ],
+        schema=BAND_ROWS_SCHEMA,
+    )
+
+
+class _BandRows:
+    """Collects the signatures of documents and turns them into band rows, a batch at a time."""
+
+    def __init__(self, near: NearDedupParams):
+        self.near = near
+        self.tables: list[pa.Table] = []
+        self.signatures: list[bytes] = []
+        self.orders: list[int] = []
+
+    def add(self, signature: bytes, order: int) -> None:
+        self.signatures.append(signature)
+        self.orders.append(order)
+        if len(self.signatures) >= _SIGNATURE_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.tables.append(band_rows_table(self.signatures, self.orders, self.near))
+        self.signatures, self.orders = [], []
+
+    def table(self) -> pa.Table:
+        self._flush()
+        return pa.concat_tables(self.tables)
+
+    def partitions(self, table: pa.Table, partitions: int) -> np.ndarray:
+        return hash_partition(table.column("bucket").to_numpy(), partitions)
+
+
 class DedupKeyWriter(_HandsOver, PipelineStep):
-    """End of a curate task: the dedup keys of its kept documents, partitioned for the dedup tasks."""
+    """End of a curate task: the dedup keys of its kept documents, partitioned for the dedup tasks.
+
+    ``near``: send LSH band rows of the signatures computed in this task. ``lines``: send the
+    documents' lines for the boilerplate statistics instead (near dedup signs after them).
+    """
 
     type = "dedup"
     name = "dedup keys"
 
-    def __init__(self, layout: DedupLayout, exact: bool, near: NearDedupParams | None):
+    def __init__(self, layout: DedupLayout, exact: bool, near: NearDedupParams | None, lines: bool = False):
         super().__init__()
         self.layout = layout
         self.exact = exact
         self.near = near
-        self.sends = (*((EXACT_KEYS,) if exact else ()), *((BAND_ROWS,) if near is not None else ()))
+        self.lines = lines
+        self.sends = (
+            *((EXACT_KEYS,) if exact else ()),
+            *((BAND_ROWS,) if near is not None else ()),
+            *((LINES,) if lines else ()),
+        )
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         keys: list[bytes] = []
         key_orders: list[int] = []
         key_ids: list[str] = []
-        band_tables: list[pa.Table] = []
-        signatures: list[bytes] = []
-        signature_orders: list[int] = []
+        bands = _BandRows(self.near) if self.near is not None else None
+        lines: list[np.ndarray] = []
         for doc in data:
             meta = doc.metadata
             if is_kept(doc):
@@ -232,12 +333,12 @@ class DedupKeyWriter(_HandsOver, PipelineStep):
                     keys.append(meta[CONTENT_KEY])
                     key_orders.append(meta[ORDER])
                     key_ids.append(doc.id)
-                if self.near is not None and meta.get(MINHASH) is not None:
-                    signatures.append(meta[MINHASH])
-                    signature_orders.append(meta[ORDER])
-                    if len(signatures) >= _SIGNATURE_BATCH:
-                        band_tables.append(self._band_rows(signatures, signature_orders))
-                        signatures, signature_orders = [], []
+                if bands is not None and meta.get(MINHASH) is not None:
+                    bands.add(meta[MINHASH], meta[ORDER])
+                if self.lines:
+                    lines.append(page_lines(doc.text, site_of(meta)))
+                    if len(lines) >= _SIGNATURE_BATCH:
+                        lines = [np.unique(np.concatenate(lines))]
             yield doc
         with self.track_time():
             if self.exact:
@@ -248,26 +349,104 @@ class DedupKeyWriter(_HandsOver, PipelineStep):
                 first_words = np.frombuffer(b"".join(keys), "<u8")[::2]  # each key's first 8 bytes
                 partition = hash_partition(first_words, self.layout.partitions)
                 self.send(EXACT_KEYS, self.layout.exact_keys(rank), table, partition)
-            if self.near is not None:
-                band_tables.append(self._band_rows(signatures, signature_orders))
-                table = pa.concat_tables(band_tables)
-                buckets = table.column("bucket").to_numpy()
-                partition = hash_partition(buckets, self.layout.partitions)
-                self.send(BAND_ROWS, self.layout.band_rows(rank), table, partition)
+            if bands is not None:
+                table = bands.table()
+                self.send(
+                    BAND_ROWS,
+                    self.layout.band_rows(rank),
+                    table,
+                    bands.partitions(table, self.layout.partitions),
+                )
+            if self.lines:
+                # a unit's documents with the same anchor count once: their rows are the same
+                rows = np.unique(np.concatenate([*lines, np.empty(0, LINE_DTYPE)]))
+                table = pa.table(
+                    [
+                        *(pa.array(rows[name]) for name in LINE_DTYPE.names),
+                        pa.array(np.full(rows.size, rank, np.int32)),
+                    ],
+                    schema=LINES_SCHEMA,
+                )
+                partition = hash_partition(rows["line"], self.layout.partitions)
+                self.send(LINES, self.layout.lines(rank), table, partition)
 
-    def _band_rows(self, signatures: list[bytes], orders: list[int]) -> pa.Table:
-        assert self.near is not None
-        values = np.frombuffer(b"".join(signatures), "<u4").reshape(len(signatures), self.near.num_perm)
-        bands = self.near.bands
-        buckets = np.concatenate([band_buckets(values, band, self.near.rows) for band in range(bands)])
-        return pa.table(
-            [
-                pa.array(np.repeat(np.arange(bands, dtype=np.uint16), len(signatures))),
-                pa.array(buckets),
-                pa.array(np.tile(np.asarray(orders, dtype=np.int64), bands)),
-            ],
-            schema=BAND_ROWS_SCHEMA,
+
+class BoilerplateLines(_DedupTask):
+    """Line task ``p``: which lines of partition ``p`` are boilerplate; sends each curate task the
+    boilerplate lines its documents carry."""
+
+    name = "boilerplate lines"
+    receives = LINES
+    sends = (BOILERPLATE,)
+
+    def __init__(self, layout: DedupLayout, params: BoilerplateParams):
+        super().__init__(layout)
+        self.params = params
+
+    def task(self, rank: int) -> None:
+        layout = self.layout
+        table = self.received((layout.lines(r) for r in range(layout.tasks)), rank, LINES_SCHEMA)
+        rows = np.empty(table.num_rows, dtype=LINE_DTYPE)
+        for name in LINE_DTYPE.names:
+            rows[name] = table.column(name).to_numpy()
+        boilerplate = boilerplate_lines(rows, self.params)
+        self.stat_update("boilerplate_lines", value=boilerplate.size)
+        carried = np.isin(rows["line"], boilerplate)
+        pairs = np.unique(
+            np.stack(
+                [table.column("task").to_numpy()[carried].astype(np.uint64), rows["line"][carried]], axis=1
+            ),
+            axis=0,
+        ).reshape(-1, 2)
+        out = pa.table([pa.array(pairs[:, 1])], schema=BOILERPLATE_SCHEMA)
+        self.send(BOILERPLATE, layout.boilerplate(rank), out, pairs[:, 0].astype(np.int64))
+
+
+class BoilerplateFreeSignatures(_DedupTask):
+    """Sign task ``r``: signs the kept documents of curate task ``r`` without their boilerplate lines;
+    writes their signatures (for the fetch task) and sends their LSH band rows."""
+
+    name = "boilerplate-free signatures"
+    receives = BOILERPLATE
+    sends = (BAND_ROWS,)
+
+    def __init__(
+        self, layout: DedupLayout, staging_dir: str, near: NearDedupParams, params: BoilerplateParams
+    ):
+        super().__init__(layout)
+        self.staging_dir = staging_dir
+        self.near = near
+        self.params = params
+
+    def task(self, rank: int) -> None:
+        layout = self.layout
+        received = self.received(
+            (layout.boilerplate(p) for p in range(layout.partitions)), rank, BOILERPLATE_SCHEMA
         )
+        boilerplate = np.unique(received.column("line").to_numpy())
+        signer = BoilerplateFreeSigner(self.near, self.params)
+        bands = _BandRows(self.near)
+        signed: list[pa.Table] = []
+        staged = pq.ParquetFile(staged_path(self.staging_dir, rank))
+        for batch in staged.iter_batches(
+            batch_size=_SIGNATURE_BATCH, columns=["order", "id", "text", "status"]
+        ):
+            kept = batch.filter(pc.equal(batch.column("status"), str(Status.KEPT)))
+            signatures = signer.signatures(kept.column("text").to_pylist(), boilerplate)
+            for signature, order in zip(signatures, kept.column("order").to_pylist(), strict=True):
+                if signature is not None:
+                    bands.add(signature, order)
+                else:
+                    self.stat_update("too_few_words_left")
+            signed.append(
+                pa.table(
+                    [kept.column("order"), kept.column("id"), pa.array(signatures, pa.binary())],
+                    schema=SIGNED_SCHEMA,
+                )
+            )
+        write_atomically(staged_path(layout.signed, rank), SIGNED_SCHEMA, signed)
+        table = bands.table()
+        self.send(BAND_ROWS, layout.band_rows(rank), table, bands.partitions(table, layout.partitions))
 
 
 class ExactKeyLinks(_DedupTask):

@@ -12,8 +12,10 @@ pipeline that the other engines run for that rank (datatrove's ``LocalPipelineEx
 one rank, with its logs, statistics and completion marker), so every engine writes the same bytes.
 
 The run-wide dedup's partitioned hand-overs go through Beam's shuffle, not files: exact keys
-(curate → dedup-exact), LSH band rows (curate → dedup-buckets), bucket candidates (dedup-buckets
-→ dedup-signatures) and verify rows (dedup-signatures → dedup-verify). Each is a channel of
+(curate → dedup-exact), page lines (curate → dedup-lines), boilerplate lines (dedup-lines →
+dedup-sign), LSH band rows (curate, or dedup-sign with boilerplate → dedup-buckets), bucket
+candidates (dedup-buckets → dedup-signatures) and verify rows (dedup-signatures → dedup-verify).
+Each is a channel of
 :mod:`pipelines.dedup.tasks`: a producing task's steps send ``(partition, rows)`` (Arrow IPC,
 with the producer's rank) on a tagged output instead of writing their partitioned file; the
 receiving phase's ranks are flattened with them and grouped by partition, so task ``p`` gets
@@ -23,7 +25,8 @@ Other phases spread their ranks with a ``Reshuffle``.
 
 Everything else still goes through the run's output folder, so the runner's workers must share
 that filesystem (a DirectRunner, a Flink or Spark cluster on a shared filesystem): the staged
-documents (written by curate, read by dedup-signatures and write), the dedup links (read by
+documents (written by curate, read by dedup-sign, dedup-signatures and write), the signatures
+without boilerplate (written by dedup-sign, read by dedup-signatures), the dedup links (read by
 dedup-clusters), the duplicate decisions (read by write), the shard parts, ledger parts and counts
 (read by finalize), and the task logs and completion markers. A relaunch skips completed tasks, as
 the other engines do, except that the producers of a hand-over run again while one of its

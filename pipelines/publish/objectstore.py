@@ -7,9 +7,9 @@ publish is removed FIRST, so a re-publish that stops half-way is never taken for
 an earlier publish left under the published paths and that this run does not have are removed, and
 existing ones overwritten: re-publishing the same run is idempotent and the target holds one run.
 
-Every store call is retried on transient failures (throttling, 5xx, dropped connections) with
-``connectors.retry``; anything else fails at once. Credentials come only from the environment (s3fs
-reads ``AWS_*``); ``storage_options`` carries non-secret settings.
+Every store call is retried on transient failures (throttling, 5xx, dropped connections) by the one
+retry layer ``connectors.stores`` sets up for the store; anything else fails at once. Credentials come
+only from the environment (s3fs reads ``AWS_*``); ``storage_options`` carries non-secret settings.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fsspec import AbstractFileSystem
-from fsspec.core import url_to_fs
 from fsspec.utils import get_protocol
 
-from connectors.retry import RetryPolicy, one_line, with_retries
+from connectors.retry import RetryPolicy, one_line
+from connectors.stores import filesystem, retried
 from pipelines.publish import FinishedRun, PublishError, PublishResult, is_managed
 from schemas.config import FsspecPublish
 
@@ -49,15 +49,15 @@ class ObjectStorePublisher:
 
     def publish(self, run: FinishedRun) -> PublishResult:
         fs, root = self._filesystem()
-        self._step("removing the previous marker", lambda: self._remove_marker(fs, root))
-        stale = self._step("listing the target", lambda: self._stale_paths(fs, root, run))
+        self._step(fs, "removing the previous marker", lambda: self._remove_marker(fs, root))
+        stale = self._step(fs, "listing the target", lambda: self._stale_paths(fs, root, run))
         if stale:
             log.info("removing %d files of an earlier publish under %s", len(stale), self.settings.url)
         for relative in stale:
-            self._step(f"removing {relative}", lambda r=relative: fs.rm_file(_join(root, r)))
+            self._step(fs, f"removing {relative}", lambda r=relative: fs.rm_file(_join(root, r)))
         self._upload_all(fs, root, run)
         self._check_copy(fs, root, run)
-        self._step("writing the marker", lambda: fs.pipe_file(_join(root, MARKER), _marker(run)))
+        self._step(fs, "writing the marker", lambda: fs.pipe_file(_join(root, MARKER), _marker(run)))
         return PublishResult(
             kind="fsspec",
             target=self.settings.url,
@@ -72,15 +72,15 @@ class ObjectStorePublisher:
         if get_protocol(self.settings.url) in LOCAL_PROTOCOLS:
             options.setdefault("auto_mkdir", True)  # a local folder's subfolders appear as objects' do
         try:
-            fs, root = url_to_fs(self.settings.url, **options)
+            fs, root = filesystem(self.settings.url, options, self.retries)
         except Exception as exc:
             raise PublishError(f"publish: {self.settings.url}: {one_line(exc)}") from None
         return fs, root.rstrip("/")
 
-    def _step(self, what: str, call: Callable[[], T]) -> T:
+    def _step(self, fs: AbstractFileSystem, what: str, call: Callable[[], T]) -> T:
         """``call()`` with retries on transient failures; a lasting failure is a :class:`PublishError`."""
         try:
-            return with_retries(call, self.retries)
+            return retried(fs, call, self.retries)
         except Exception as exc:
             raise PublishError(f"publish: {self.settings.url}: {what} failed: {one_line(exc)}") from None
 
@@ -109,7 +109,7 @@ class ObjectStorePublisher:
     def _upload_all(self, fs: AbstractFileSystem, root: str, run: FinishedRun) -> None:
         def upload(path: Path) -> None:
             relative = run.relative(path)
-            self._step(f"uploading {relative}", lambda: fs.put_file(str(path), _join(root, relative)))
+            self._step(fs, f"uploading {relative}", lambda: fs.put_file(str(path), _join(root, relative)))
 
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
             for _ in pool.map(upload, run.files):
@@ -117,7 +117,7 @@ class ObjectStorePublisher:
 
     def _check_copy(self, fs: AbstractFileSystem, root: str, run: FinishedRun) -> None:
         """Every published file is at the target with its size, before the marker says so."""
-        listing = self._step("listing the copy", lambda: self._listing(fs, root))
+        listing = self._step(fs, "listing the copy", lambda: self._listing(fs, root))
         for path in run.files:
             relative = run.relative(path)
             if listing.get(relative) != path.stat().st_size:

@@ -34,6 +34,7 @@ from pipelines.stages.language import DEFAULT_THRESHOLD, DEFAULT_THRESHOLDS
 from pipelines.stages.optout import DEFAULT_AGENTS
 from schemas.config import About, DcatSource, DspSource, FilesSource, PipelineConfig
 from schemas.document import Status
+from schemas.quality import departures
 from schemas.records import DATA_SCHEMA
 
 CARD = "README.md"
@@ -443,6 +444,8 @@ def stage_parameters(stage: Any) -> str:
     if stage.kind == "language":
         defaults = {lang: DEFAULT_THRESHOLDS.get(lang, DEFAULT_THRESHOLD) for lang in stage.languages}
         settings["thresholds"] = {**defaults, **(settings.get("thresholds") or {})}
+    if stage.kind == "quality":
+        settings["thresholds"] = quality_thresholds_text(stage.thresholds)
     parts = []
     for name, value in settings.items():
         if value is None:
@@ -453,6 +456,20 @@ def stage_parameters(stage: Any) -> str:
             value = ", ".join(f"{k} {v}" for k, v in value.items())
         parts.append(f"{name}: {value}")
     return "; ".join(parts)
+
+
+def quality_thresholds_text(thresholds: dict[str, Any]) -> str:
+    """The quality thresholds that differ from the published Gopher / C4 / FineWeb values, per language."""
+    changed = departures(thresholds)
+    per_language = "; ".join(
+        f"{lang} "
+        + ", ".join(
+            f"{rule} {'–'.join(map(str, v)) if isinstance(v, list) else v}" for rule, v in rules.items()
+        )
+        for lang, rules in changed.items()
+    )
+    exceptions = f", except {per_language}" if changed else ""
+    return f"the published Gopher / C4 / FineWeb values{exceptions} (every value in manifest.json)"
 
 
 def _processing(config: PipelineConfig) -> list[str]:

@@ -36,7 +36,7 @@ def build_stage(stage: Any) -> CurationStage:
     if stage.kind == "quality":
         from pipelines.stages.quality import QualityFilter
 
-        return QualityFilter()
+        return QualityFilter(thresholds=stage.thresholds)
     if stage.kind == "pii":
         from pipelines.stages.pii import PiiRedactor
 
@@ -54,10 +54,24 @@ def near_dedup_params(config: PipelineConfig) -> Any | None:
     return NearDedupParams(ngram=near.ngram, bands=near.bands, rows=near.rows, threshold=near.threshold)
 
 
+def boilerplate_params(config: PipelineConfig) -> Any | None:
+    """``BoilerplateParams`` from the `near_dedup` stage's `boilerplate`, or None when near dedup or
+    its boilerplate removal is off."""
+    near = config.stage("near_dedup")
+    if near is None or not near.boilerplate.enabled:
+        return None
+    from pipelines.stages.boilerplate import BoilerplateParams
+
+    settings = near.boilerplate.model_dump(exclude={"enabled"})
+    return BoilerplateParams(**settings)
+
+
 def build_dedup_signatures(config: PipelineConfig) -> CurationStage | None:
-    """The step that computes dedup keys at the end of the curation phase, if any dedup is configured."""
+    """The step that computes dedup keys at the end of the curation phase, if it has any to compute:
+    content keys for exact dedup, MinHash signatures for near dedup unless they are computed after
+    the boilerplate statistics (see ``boilerplate_params``)."""
     exact = config.stage("exact_dedup") is not None
-    near = near_dedup_params(config)
+    near = near_dedup_params(config) if boilerplate_params(config) is None else None
     if not (exact or near):
         return None
     from pipelines.stages.dedup import DedupSignatures

@@ -20,33 +20,38 @@ What each detector takes, and what it leaves alone
   (which hold the broadcast address and netmasks such as ``255.255.255.0``); a dotted quad right
   after a version or section word (``Version 1.2.3.4``, ``§ 1.2.3.4``) is left too; a four-part
   version number after a product name (``Firefox 115.0.2.1``) is taken for an address.
-- **phone**: numbers that start like a phone number: international ``+CC`` / ``(+CC)`` / ``00CC``
-  (8-15 digits, an optional ``(0)``), or national with a trunk ``0`` (German ``030 ...``,
-  Hungarian ``06 ...``, Dutch ``020 ...`` / ``06-...``; 8-13 digits), groups separated by single
-  spaces, ``-`` or ``/`` and parentheses around an area code; +1 and +7 numbers have exactly 11
-  digits. Hungarian numbers with the trunk and the area code together in parentheses,
-  ``(06 72) 788 810`` / ``(06-1) 234-5678`` (a space or ``-`` inside): area code 1 with seven
-  subscriber digits, or 20-99 with six or seven; the subscriber number starts with 1-9 and is not a
-  day or month and a year (``(06 72) 12 2024``). North American ``(415) 555-2671`` /
-  ``415-555-2671`` / ``713.853.3102`` / ``1-876-499-0169`` too. A national or ``00`` number written
-  without any separator needs a phone word (Tel., Telefon, phone, Fax, mobil, telefoon, telefon, ...)
-  shortly before it. Never: dates
-  (``06/12/2024``, ``2024-01-15``, ``06 12 2024``; dots are not separators of European numbers, so
-  ``15.01.2024`` and ``1.299,00`` never start one), amounts followed by a currency or ``%``,
-  numbers after a book, tax, court, bank, article, order or invoice number word (``ISBN``,
-  ``Steuernummer``, ``Az.``, ``Konto``, ``Bestellnummer``, ...), national numbers whose first group
-  is a lone ``0`` (ISBN-10 ``0-306-40615-2``) or made of digit pairs other than the ten digits of
-  ``06 12 34 56 78`` (lottery numbers), more than six groups (tables of figures), years, postcodes
-  and other short numbers (too few digits).
+- **phone**: a fast search finds numbers that start like a phone number: international ``+CC`` /
+  ``(+CC)`` / ``00CC`` (an optional ``(0)``), or national with a trunk ``0`` (German ``030 ...``,
+  Hungarian ``06 ...``, Dutch ``020 ...`` / ``06-...``), groups separated by single spaces, ``-`` or
+  ``/`` and parentheses around an area code; Hungarian numbers with the trunk and the area code
+  together in parentheses, ``(06 72) 788 810`` / ``(06-1) 234-5678`` (a space or ``-`` inside, the
+  subscriber number starting with 1-9); North American ``(415) 555-2671`` / ``415-555-2671`` /
+  ``713.853.3102`` / ``1-876-499-0169``. A national or ``00`` number written without any separator
+  needs a phone word (Tel., Telefon, phone, Fax, mobil, telefoon, telefon, ...) shortly before it.
+  Never: dates (``06/12/2024``, ``2024-01-15``, ``06 12 2024``, ``(06 72) 12 2024``; dots are not
+  separators of European numbers, so ``15.01.2024`` and ``1.299,00`` never start one), amounts
+  followed by a currency or ``%``, numbers after a book, tax, court, bank, article, order or invoice
+  number word (``ISBN``, ``Steuernummer``, ``Az.``, ``Konto``, ``Bestellnummer``, ...), national
+  numbers whose first group is a lone ``0`` (ISBN-10 ``0-306-40615-2``) or made of digit pairs other
+  than the ten digits of ``06 12 34 56 78`` (lottery numbers), more than six groups (tables of
+  figures). A candidate that passes these rules is then checked against the numbering plans of
+  Google's libphonenumber (:mod:`phonenumbers`, :func:`phone_is_dialable`): in international form it
+  needs a length that its country allows; a national number must lie in a range that the plan of one
+  of :data:`PHONE_REGIONS` assigns (the Hungarian plan for the bracketed form, the North American one
+  for its forms). So years, postcodes and other numbers that no plan gives (too few or too many
+  digits, unassigned area codes) are left.
 - **iban**: country code, check digits and BBAN, compact or in groups separated by single
   spaces, of the exact length that the ISO 13616 registry gives the country (DE 22, NL 18, HU 28,
-  ...; :data:`IBAN_LENGTHS`) and passing the mod-97 check.
+  ...; :data:`IBAN_LENGTHS`, read from python-stdnum's copy of the registry) and accepted by
+  python-stdnum (:func:`iban_is_valid`: the country's BBAN format, the mod-97 check, national check
+  digits where it knows them).
 - **national_id**: only the first number after a keyword (starting within :data:`ID_WINDOW`
   characters of it, not part of a longer number) and only with a valid check digit: Dutch BSN
-  (9 digits, 11-check; keywords BSN, burgerservicenummer, sofinummer), Hungarian TAJ (9 digits,
-  CDV: weights 3,7,3,7,... on the first eight digits, sum mod 10; keywords TAJ, tajszám,
-  társadalombiztosítási azonosító jel), German Steuer-ID (11 digits, ISO 7064 MOD 11,10 and the
-  rule that exactly one digit of the first ten occurs two or three times; keywords Steuer-ID,
+  (9 digits, python-stdnum's 11-check; keywords BSN, burgerservicenummer, sofinummer), Hungarian TAJ
+  (9 digits, CDV: weights 3,7,3,7,... on the first eight digits, sum mod 10; our own check, as
+  python-stdnum has none; keywords TAJ, tajszám, társadalombiztosítási azonosító jel), German
+  Steuer-ID (11 digits, python-stdnum's IdNr check: ISO 7064 MOD 11,10 and exactly one digit of the
+  first ten two or three times, and not three times in a row; keywords Steuer-ID,
   Steueridentifikationsnummer, Identifikationsnummer, IdNr).
 
 Speed
@@ -61,12 +66,20 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 import re
+import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import phonenumbers
 import regex
 from datatrove.data import Document
+from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
+from stdnum import iban as stdnum_iban
+from stdnum import numdb
+from stdnum.de import idnr
+from stdnum.nl import bsn
 
 from pipelines.stages.base import CurationStage
 from schemas.config import PII_TYPES
@@ -166,20 +179,32 @@ _PHONE_WORD = re.compile(
     r"[^\d\n]{0,20}$"
 )
 PHONE_MAX_GROUPS = 6
+# Countries whose national numbering plans a number written with a trunk prefix (``030 ...``, ``06 ...``)
+# is read in: those where German, Hungarian, Dutch and English are spoken in Europe. A number is a phone
+# when one of them assigns it, whatever the document's language: a German number in a Hungarian text is
+# as personal as in a German one. North American ``(415) 555-2671`` is read in the US plan (all of +1),
+# the Hungarian ``(06 72) 788 810`` in the Hungarian one.
+PHONE_REGIONS = ("DE", "AT", "CH", "LI", "LU", "BE", "NL", "HU", "GB", "IE")
+NANP_REGION = "US"
+HUNGARY = "HU"
+_PLAIN_SPACES = str.maketrans("\u00a0\u202f", "  ")
+_INTERNATIONAL_PREFIX = re.compile(r"\(?(?:\+|00)")  # how a _PHONE match in international form starts
+
 
 # ---------------------------------------------------------------- IBAN
-# ISO 13616 registry: IBAN length per country.
-IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
-    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25,
-    "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18,
-    "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33,
-    "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
-    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
-}  # fmt: skip
+def _iban_lengths() -> dict[str, int]:
+    """IBAN length per country (country code, check digits, BBAN) from python-stdnum's copy of the
+    ISO 13616 registry, whose BBAN formats are fixed-length parts such as ``8!n10!n``."""
+    registry = numdb.get("iban")
+    lengths = {}
+    for country in map("".join, itertools.product(string.ascii_uppercase, repeat=2)):
+        bban = registry.info(country)[0][1].get("bban")
+        if bban:
+            lengths[country] = 4 + sum(map(int, re.findall(r"(\d+)!", bban)))
+    return lengths
+
+
+IBAN_LENGTHS = _iban_lengths()
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})\d\d(?=[ \u00a0]?[A-Z0-9])")
 
 # ---------------------------------------------------------------- national ids
@@ -264,52 +289,62 @@ class Finding:
     type: str
 
 
-# ---------------------------------------------------------------- checksums
+# ---------------------------------------------------------------- validators
 def iban_is_valid(iban: str) -> bool:
-    """ISO 13616: registry length for the country and mod-97 == 1 (``iban`` without spaces)."""
-    if IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban.isalnum() or not iban[2:4].isdigit():
-        return False
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    """An IBAN (without spaces) that python-stdnum accepts: the country's registry length and BBAN
+    format (``4!a10!n``: four letters, ten digits for NL), the ISO 7064 mod-97 check digits, and the
+    national check digits python-stdnum knows (Belgium, Spain, Montenegro, Norway)."""
+    return len(iban) == IBAN_LENGTHS.get(iban[:2]) and stdnum_iban.is_valid(iban)
 
 
 def bsn_is_valid(digits: str) -> bool:
-    """Dutch BSN 11-check: 9*d1 + 8*d2 + ... + 2*d8 - d9 is a multiple of 11 (and not all zeros)."""
-    if len(digits) != 9 or not digits.isdigit() or int(digits) == 0:
-        return False
-    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
-    return total % 11 == 0
+    """Dutch BSN (nine digits): python-stdnum's 11-check."""
+    return len(digits) == 9 and bsn.is_valid(digits)
 
 
 def taj_is_valid(digits: str) -> bool:
-    """Hungarian TAJ CDV: weights 3, 7, 3, 7, ... on the first eight digits; sum mod 10 is the ninth."""
+    """Hungarian TAJ CDV: weights 3, 7, 3, 7, ... on the first eight digits; sum mod 10 is the ninth.
+    Our own: python-stdnum has no TAJ (its Hungarian module is the company VAT number, ANUM)."""
     if len(digits) != 9 or not digits.isdigit():
         return False
     total = sum(int(d) * (3 if i % 2 == 0 else 7) for i, d in enumerate(digits[:8]))
     return total % 10 == int(digits[8])
 
 
-def steuer_id_check_digit(first_ten: str) -> int:
-    """ISO 7064 MOD 11,10 check digit of the first ten digits of a German Steuer-ID."""
-    product = 10
-    for d in first_ten:
-        total = (int(d) + product) % 10 or 10
-        product = (total * 2) % 11
-    check = 11 - product
-    return 0 if check == 10 else check
-
-
 def steuer_id_is_valid(digits: str) -> bool:
-    """German Steuer-ID: 11 digits, no leading 0, exactly one of the first ten digits twice or three
-    times (the others once at most; a triple not all adjacent), and the MOD 11,10 check digit."""
-    if len(digits) != 11 or not digits.isdigit() or digits[0] == "0":
+    """German Steuer-ID (IdNr): python-stdnum's check (11 digits, no leading 0, exactly one of the first
+    ten digits twice or three times, ISO 7064 MOD 11,10 check digit), and the rule it leaves out: a digit
+    that occurs three times does not stand three times in a row."""
+    if not idnr.is_valid(digits) or len(digits) != 11:
         return False
-    counts = sorted((digits[:10].count(d) for d in set(digits[:10])), reverse=True)
-    if counts[0] not in (2, 3) or (len(counts) > 1 and counts[1] > 1):
-        return False
-    if counts[0] == 3 and any(digits[i] == digits[i + 1] == digits[i + 2] for i in range(8)):
-        return False
-    return steuer_id_check_digit(digits[:10]) == int(digits[10])
+    return not any(digits[i] == digits[i + 1] == digits[i + 2] for i in range(8))
+
+
+def phone_number_readings(number: str, regions: Sequence[str]) -> Iterator[PhoneNumber]:
+    """How phonenumbers reads a candidate: once in international form (``+CC``, ``(+CC``, ``00CC``; a
+    ``(0)`` after the country code is read as the trunk prefix it is), otherwise once as a national
+    number of each region in turn, lazily. phonenumbers reads only plain spaces between digit groups."""
+    number = number.translate(_PLAIN_SPACES)
+    if international := _INTERNATIONAL_PREFIX.match(number):
+        number, regions = "+" + number[international.end() :], (None,)
+    for region in regions:
+        try:
+            yield phonenumbers.parse(number, region)
+        except NumberParseException:
+            continue
+
+
+def phone_is_dialable(number: str, regions: Sequence[str] = PHONE_REGIONS) -> bool:
+    """Whether a phone-shaped candidate is a phone number. In international form the writer names the
+    country: the number needs a length that country's plan allows (``is_possible_number``, not only a
+    local number); ranges the plan has not assigned pass, such as those kept for fiction (``+44 1632
+    960...``). A national number must be in a range that the plan of one of ``regions`` assigns
+    (``is_valid_number``), which tells phone numbers from other numbers of the same shape."""
+    readings = phone_number_readings(number, regions)
+    if _INTERNATIONAL_PREFIX.match(number):
+        possible = ValidationResult.IS_POSSIBLE
+        return any(phonenumbers.is_possible_number_with_reason(n) == possible for n in readings)
+    return any(map(phonenumbers.is_valid_number, readings))
 
 
 # ---------------------------------------------------------------- detectors
@@ -392,16 +427,8 @@ def find_ips(text: str) -> Iterator[tuple[int, int]]:
     return _find_ips(text, _char_classes(text))
 
 
-def _is_international(e164: str) -> bool:
-    """Digit count of ``+CC...`` (country code included): +1 and +7 numbers have exactly eleven."""
-    if not e164:
-        return False  # "+00" and the like: no digits after the international prefix
-    if e164[0] in "17":
-        return len(e164) == 11
-    return 8 <= len(e164) <= 15
-
-
-def _is_phone(text: str, m: re.Match[str]) -> bool:
+def _is_phone(text: str, m: re.Match[str], regions: Sequence[str]) -> bool:
+    """The context and shape rules of a phone candidate, then :func:`phone_is_dialable`."""
     number = m.group()
     before = text[max(0, m.start() - CONTEXT_WINDOW) : m.start()]
     after_phone_word = bool(_PHONE_WORD.search(before))
@@ -414,12 +441,12 @@ def _is_phone(text: str, m: re.Match[str]) -> bool:
         return False
     if len(groups) == 1 and number[0] != "+" and not after_phone_word:
         return False  # no separator at all: a phone only after a phone word, or as +CC...
-    if number.startswith(("+", "(+", "00")):
-        return _is_international("".join(groups).removeprefix("00"))
-    digits = "".join(groups)
-    if max(map(len, groups)) <= 2 and len(digits) != 10:
-        return False  # pairs of digits (lottery numbers, scores): only the ten digits of 06 12 34 56 78
-    return len(groups[0]) >= 2 and 8 <= len(digits) <= 13
+    if not _INTERNATIONAL_PREFIX.match(number):
+        if max(map(len, groups)) <= 2 and len("".join(groups)) != 10:
+            return False  # pairs of digits (lottery numbers, scores): only the ten digits of 06 12 34 56 78
+        if len(groups[0]) < 2:
+            return False  # a lone first digit: ISBN-10 "0-306-40615-2"
+    return phone_is_dialable(number, regions)
 
 
 def _phone_matches(text: str, classes: bytes | None = None) -> Iterator[re.Match[str]]:
@@ -438,11 +465,7 @@ def _phone_matches(text: str, classes: bytes | None = None) -> Iterator[re.Match
 
 
 def _is_hungarian_phone(text: str, m: re.Match[str]) -> bool:
-    subscriber = m["subscriber"]
-    length = len(re.sub(r"\D", "", subscriber))
-    if length != 7 and (m["area"] == "1" or length != 6):
-        return False  # Budapest (1): seven subscriber digits; other area codes: six or seven
-    return not _DAY_AND_YEAR.fullmatch(subscriber) and _is_phone(text, m)
+    return not _DAY_AND_YEAR.fullmatch(m["subscriber"]) and _is_phone(text, m, (HUNGARY,))
 
 
 def _overlaps_any(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
@@ -469,13 +492,13 @@ def _find_phones(text: str, classes: bytes) -> Iterator[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     bracketed: list[int] = []  # where a Hungarian "(06 72) 788 810" can start
     for m in _phone_matches(text, classes):
-        if _is_phone(text, m):
+        if _is_phone(text, m, PHONE_REGIONS):
             found.append(m.span())
             yield m.span()
         elif text.startswith("(06", m.start()):
             bracketed.append(m.start())
     for m in _nanp_matches(text, classes):
-        if not _AMOUNT_AFTER.match(text, m.end()):
+        if not _AMOUNT_AFTER.match(text, m.end()) and phone_is_dialable(m.group(), (NANP_REGION,)):
             found.append(m.span())
             yield m.span()
     for start in bracketed:
@@ -526,6 +549,11 @@ _NATIONAL_IDS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
 }
 
 
+def _ascii_digits(number: str) -> str:
+    """The digits of ``number`` as ASCII digits (python-stdnum reads only those; ``١٢٣`` is ``123``)."""
+    return "".join(str(int(d)) for d in _DIGIT.findall(number))
+
+
 def _find_national_ids(text: str, classes: bytes) -> Iterator[tuple[int, int]]:
     if not _ID_NUMBER_HINT.search(classes) or not _may_name_an_id(text):
         return  # no run of nine digits (an id number has nine or eleven), or no keyword
@@ -533,7 +561,7 @@ def _find_national_ids(text: str, classes: bytes) -> Iterator[tuple[int, int]]:
         number, is_valid = _NATIONAL_IDS[k.lastgroup or ""]
         first_digit = _DIGIT.search(text, k.end(), k.end() + ID_WINDOW)
         m = first_digit and number.match(text, first_digit.start())
-        if m and is_valid(re.sub(r"\D", "", m.group())):
+        if m and is_valid(_ascii_digits(m.group())):
             yield m.span()
 
 

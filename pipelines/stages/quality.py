@@ -2,7 +2,9 @@
 
 A document is tokenised once (the shared tokenizer of :mod:`pipelines.stages.tokens`, no spaCy)
 and split into lines and paragraphs; the rules below then run in this fixed order and the first
-that fails names the reason ``quality:<rule>``:
+that fails names the reason ``quality:<rule>``. The values below are the defaults: every rule with a
+threshold has a field of that name in :class:`schemas.quality.QualityThresholds`, which a config sets
+per language (the stage's ``thresholds``); :class:`QualityRules` holds one run's values.
 
 ===========================  ==================================================================  ==========
 rule                         the document is filtered when                                        source
@@ -27,15 +29,18 @@ c4_curly_bracket             it contains a curly bracket                        
 stop_word_ratio              too few of its words of 3+ letters are stop words (per language)     (**)
 fineweb_line_punct           fewer than 12 % of lines end with terminal punctuation               FineWeb
 fineweb_short_lines          more than 67 % of lines are at most 30 characters long               FineWeb
-fineweb_char_dup             repeated lines hold more than 1 % of its (non-newline) characters    FineWeb
+fineweb_char_dup             repeated lines hold more than 10 % (en: 1 %) of its characters       FineWeb-2
 fineweb_list_ratio           more than 0.3 newlines per word                                      FineWeb
 ===========================  ==================================================================  ==========
 
-Thresholds are the published ones (Rae et al. 2021, Raffel et al. 2020, Penedo et al. 2024).
+Default thresholds are the published ones (Rae et al. 2021, Raffel et al. 2020, Penedo et al. 2024);
+``fineweb_char_dup`` has FineWeb-2's 0.1 for every language but English, which keeps FineWeb's 0.01
+(FineWeb-2 raised it for languages other than English; ``benchmarks/quality_and_pii.py`` compares
+both on held-out text). Its characters are those of the text without newlines.
 (**) Ours, for gibberish: text whose letters are shuffled or random keeps realistic lengths, lines
 and punctuation and, by chance, the two stop words Gopher asks for (one- and two-letter ones such as
 "a", "az", "in" survive shuffling), but hardly any longer stop word. So among the words of three or
-more letters, the share of the language's stop words must reach ``min_stop_word_ratio``: de 0.15,
+more letters, the share of the language's stop words must reach ``stop_word_ratio``: de 0.15,
 hu 0.03, nl 0.1, en 0.1, below the lowest share in clean text (lowest / 0.5 % quantile over the
 documents measured below: de 0.294 / 0.304, hu 0.039 / 0.045, nl 0.118 / 0.133, en 0.126 /
 0.138; Hungarian, agglutinative, has few separate function words). ``benchmarks/quality_and_pii.py``
@@ -45,9 +50,11 @@ JavaScript lines are a noticeable part of it instead. Words are runs of letters/
 apostrophes, hyphens and dots), compared case-folded and in NFC; n-gram rules use word characters, and a
 repeated n-gram's characters count once (the first occurrence does not count), as in datatrove.
 
-Per language (:data:`SETTINGS`, keyed by the ``lang`` metadata; other languages and documents
-without ``lang`` use :data:`DEFAULT_SETTINGS`): stop words from :mod:`pipelines.stages.stopwords`,
-and mean-word-length bounds. Without a stop-word list the stop-word rule does not apply. Gopher's
+Per language (:class:`LanguageSettings`, keyed by the ``lang`` metadata; other languages and
+documents without ``lang`` use the ``default`` entry): stop words from :mod:`pipelines.stages.stopwords`,
+and the thresholds, of which the mean-word-length bounds and ``stop_word_ratio`` have built-in
+per-language values (:data:`schemas.quality.LANGUAGE_DEFAULTS`). Without a stop-word list the
+stop-word rules do not apply. Gopher's
 3..10 bounds are for English; the other languages' bounds are scaled by the ratio of their median
 mean word length to English's in clean text (en 4.75, de 5.91, hu 6.33, nl 5.27 characters) and
 rounded to half a character: de 3.5..12.5, hu 4.0..13.5, nl 3.5..11.0.
@@ -83,9 +90,11 @@ definitions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 from datatrove.data import Document
@@ -94,6 +103,7 @@ from pipelines.stages.base import CurationStage
 from pipelines.stages.stopwords import STOP_WORDS
 from pipelines.stages.tokens import vocabulary_hashes, words_of
 from schemas.document import LANG
+from schemas.quality import DEFAULT_KEY, QualityThresholds, resolve_thresholds
 
 LETTERLESS_RE = re.compile(r"[\d_'’\-.]+")
 PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
@@ -102,36 +112,19 @@ ELLIPSES = ("...", "…")
 TERMINAL_PUNCTUATION = (".", "!", "?", "…", "。", "！", "？", ";", ":")
 CLOSERS = "\"'”’»«)]"
 
-MIN_WORDS = 50
-MAX_WORDS = 100_000
-DUP_LINE_FRAC = 0.3
-DUP_PARA_FRAC = 0.3
-DUP_LINE_CHAR_FRAC = 0.2
-DUP_PARA_CHAR_FRAC = 0.2
-TOP_NGRAM_CHAR_FRAC = {2: 0.20, 3: 0.18, 4: 0.16}
-DUP_NGRAM_CHAR_FRAC = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
-MAX_SYMBOL_WORD_RATIO = 0.1
-MAX_BULLET_LINES = 0.9
-MAX_ELLIPSIS_LINES = 0.3
-MIN_ALPHA_WORDS = 0.8
-MIN_STOP_WORDS = 2
+TOP_NGRAMS = (2, 3, 4)  # gopher_top_{n}gram
+DUP_NGRAMS = (5, 6, 7, 8, 9, 10)  # gopher_dup_{n}gram
 LONG_WORD_LETTERS = 3  # the stop-word ratio counts words of at least this many characters
-MAX_JAVASCRIPT_CHAR_FRAC = 0.1
-MIN_LINE_PUNCT = 0.12
-SHORT_LINE_CHARS = 30
-MAX_SHORT_LINES = 0.67
-MAX_CHAR_DUP = 0.01
-MAX_NEWLINES_PER_WORD = 0.3
+SHORT_LINE_CHARS = 30  # what fineweb_short_lines calls a short line
 
 
 @dataclass(frozen=True)
 class LanguageSettings:
-    """What differs between languages: the stop words and the plausible mean word length."""
+    """What the rules need for one language: its stop words (none: the stop-word rules do not apply)
+    and the run's thresholds for it."""
 
     stop_words: frozenset[str] = frozenset()
-    min_mean_word_length: float = 3.0
-    max_mean_word_length: float = 10.0
-    min_stop_word_ratio: float = 0.0  # share of stop words among the words of 3+ letters (0: no rule)
+    thresholds: QualityThresholds = QualityThresholds()
 
 
 @cache
@@ -142,14 +135,6 @@ def stop_word_hashes(stop_words: frozenset[str]) -> np.ndarray:
 
 # Odd 64-bit constants that weight the word hashes of an n-gram by position (n <= 10), fixed.
 _NGRAM_WEIGHTS = np.random.default_rng(20240601).integers(0, 1 << 64, size=10, dtype=np.uint64) | np.uint64(1)
-
-DEFAULT_SETTINGS = LanguageSettings()
-SETTINGS: dict[str, LanguageSettings] = {
-    "de": LanguageSettings(STOP_WORDS["de"], 3.5, 12.5, 0.15),
-    "hu": LanguageSettings(STOP_WORDS["hu"], 4.0, 13.5, 0.03),
-    "nl": LanguageSettings(STOP_WORDS["nl"], 3.5, 11.0, 0.1),
-    "en": LanguageSettings(STOP_WORDS["en"], 3.0, 10.0, 0.1),
-}
 
 
 class TextView:
@@ -363,31 +348,38 @@ Check = Callable[[TextView, LanguageSettings], bool]
 
 
 def too_few_words(view: TextView, settings: LanguageSettings) -> bool:
-    return view.word_count < MIN_WORDS
+    return view.word_count < settings.thresholds.gopher_min_words
 
 
 def too_many_words(view: TextView, settings: LanguageSettings) -> bool:
-    return view.word_count > MAX_WORDS
+    return view.word_count > settings.thresholds.gopher_max_words
 
 
 def dup_line_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(view.repeated_lines[0], len(view.lines)) > DUP_LINE_FRAC
+    return fraction(view.repeated_lines[0], len(view.lines)) > settings.thresholds.gopher_dup_line_frac
 
 
 def dup_para_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(view.repeated_paragraphs[0], len(view.paragraphs)) > DUP_PARA_FRAC
+    return (
+        fraction(view.repeated_paragraphs[0], len(view.paragraphs)) > settings.thresholds.gopher_dup_para_frac
+    )
 
 
 def dup_line_char_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(view.repeated_lines[1], len(view.text)) > DUP_LINE_CHAR_FRAC
+    return fraction(view.repeated_lines[1], len(view.text)) > settings.thresholds.gopher_dup_line_char_frac
 
 
 def dup_para_char_frac(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(view.repeated_paragraphs[1], len(view.text)) > DUP_PARA_CHAR_FRAC
+    return (
+        fraction(view.repeated_paragraphs[1], len(view.text)) > settings.thresholds.gopher_dup_para_char_frac
+    )
 
 
-def top_ngram_check(n: int, limit: float) -> Check:
+def top_ngram_check(n: int) -> Check:
+    threshold = attrgetter(f"gopher_top_{n}gram")
+
     def fails(view: TextView, settings: LanguageSettings) -> bool:
+        limit = threshold(settings.thresholds)
         # An n-gram occurring k times holds at most k characters of each of its n words per
         # occurrence, so at most n times the characters of the heaviest word: often enough to pass.
         if n * view.max_word_mass <= limit * view.word_chars:
@@ -397,8 +389,11 @@ def top_ngram_check(n: int, limit: float) -> Check:
     return fails
 
 
-def dup_ngram_check(n: int, limit: float) -> Check:
+def dup_ngram_check(n: int) -> Check:
+    threshold = attrgetter(f"gopher_dup_{n}gram")
+
     def fails(view: TextView, settings: LanguageSettings) -> bool:
+        limit = threshold(settings.thresholds)
         # Where an n-gram repeats, so do the shorter n-grams inside it: the words that repeated
         # n-grams cover, shorter repeated ones cover too. So a bound found for a shorter n (the
         # rules run from 5 to 10) that is within this limit decides; so does the cheap bound of
@@ -415,45 +410,52 @@ def dup_ngram_check(n: int, limit: float) -> Check:
 
 
 def mean_word_length_out_of_bounds(view: TextView, settings: LanguageSettings) -> bool:
-    mean = fraction(view.word_chars, view.word_count)
-    return not settings.min_mean_word_length <= mean <= settings.max_mean_word_length
+    low, high = settings.thresholds.gopher_mean_word_length
+    return not low <= fraction(view.word_chars, view.word_count) <= high
 
 
 def symbol_ratio(view: TextView, settings: LanguageSettings) -> bool:
     hashes = view.text.count("#")
     ellipses = sum(view.text.count(e) for e in ELLIPSES)
-    return fraction(max(hashes, ellipses), view.word_count) > MAX_SYMBOL_WORD_RATIO
+    return fraction(max(hashes, ellipses), view.word_count) > settings.thresholds.gopher_symbol_ratio
 
 
 def bullet_lines(view: TextView, settings: LanguageSettings) -> bool:
-    return line_fraction(view, lambda line: line.startswith(BULLETS)) > MAX_BULLET_LINES
+    return (
+        line_fraction(view, lambda line: line.startswith(BULLETS)) > settings.thresholds.gopher_bullet_lines
+    )
 
 
 def ellipsis_lines(view: TextView, settings: LanguageSettings) -> bool:
-    return line_fraction(view, lambda line: line.endswith(ELLIPSES)) > MAX_ELLIPSIS_LINES
+    return (
+        line_fraction(view, lambda line: line.endswith(ELLIPSES)) > settings.thresholds.gopher_ellipsis_lines
+    )
 
 
 def too_few_alpha_words(view: TextView, settings: LanguageSettings) -> bool:
     # A word without a letter is made of digits, '_' and joiners only (LETTERLESS_RE), so there are
     # at most as many as such characters: when those are few, the words need not be looked at.
-    if fraction(view.word_count - view.tokens.digit_like_chars, view.word_count) >= MIN_ALPHA_WORDS:
+    limit = settings.thresholds.gopher_alpha_words
+    if fraction(view.word_count - view.tokens.digit_like_chars, view.word_count) >= limit:
         return False
     letterless = view.tokens.letterless
-    return fraction(view.word_count - letterless, view.word_count) < MIN_ALPHA_WORDS
+    return fraction(view.word_count - letterless, view.word_count) < limit
 
 
 def too_few_stop_words(view: TextView, settings: LanguageSettings) -> bool:
     if not settings.stop_words:
         return False
-    return int(np.count_nonzero(view.stop_word_flags(settings.stop_words))) < MIN_STOP_WORDS
+    found = int(np.count_nonzero(view.stop_word_flags(settings.stop_words)))
+    return found < settings.thresholds.gopher_stop_words
 
 
 def low_stop_word_ratio(view: TextView, settings: LanguageSettings) -> bool:
-    if not settings.stop_words or not settings.min_stop_word_ratio:
+    limit = settings.thresholds.stop_word_ratio
+    if not settings.stop_words or not limit:
         return False
     long_words = view.word_lengths >= LONG_WORD_LETTERS
     found = np.count_nonzero(view.stop_word_flags(settings.stop_words) & long_words)
-    return fraction(int(found), int(np.count_nonzero(long_words))) < settings.min_stop_word_ratio
+    return fraction(int(found), int(np.count_nonzero(long_words))) < limit
 
 
 def lorem_ipsum(view: TextView, settings: LanguageSettings) -> bool:
@@ -464,7 +466,7 @@ def javascript_lines(view: TextView, settings: LanguageSettings) -> bool:
     if "javascript" not in view.lower:
         return False
     chars = sum(len(line) for line in view.lines if "javascript" in line.lower())
-    return fraction(chars, len(view.text)) > MAX_JAVASCRIPT_CHAR_FRAC
+    return fraction(chars, len(view.text)) > settings.thresholds.c4_javascript
 
 
 def curly_bracket(view: TextView, settings: LanguageSettings) -> bool:
@@ -472,19 +474,21 @@ def curly_bracket(view: TextView, settings: LanguageSettings) -> bool:
 
 
 def few_punctuated_lines(view: TextView, settings: LanguageSettings) -> bool:
-    return line_fraction(view, ends_with_terminal_punctuation) < MIN_LINE_PUNCT
+    return line_fraction(view, ends_with_terminal_punctuation) < settings.thresholds.fineweb_line_punct
 
 
 def many_short_lines(view: TextView, settings: LanguageSettings) -> bool:
-    return line_fraction(view, lambda line: len(line) <= SHORT_LINE_CHARS) > MAX_SHORT_LINES
+    short = line_fraction(view, lambda line: len(line) <= SHORT_LINE_CHARS)
+    return short > settings.thresholds.fineweb_short_lines
 
 
 def duplicated_line_chars(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(view.repeated_lines[1], len(view.text) - view.text.count("\n")) > MAX_CHAR_DUP
+    repeats = fraction(view.repeated_lines[1], len(view.text) - view.text.count("\n"))
+    return repeats > settings.thresholds.fineweb_char_dup
 
 
 def list_like(view: TextView, settings: LanguageSettings) -> bool:
-    return fraction(view.text.count("\n"), view.word_count) > MAX_NEWLINES_PER_WORD
+    return fraction(view.text.count("\n"), view.word_count) > settings.thresholds.fineweb_list_ratio
 
 
 RULES: tuple[tuple[str, Check], ...] = (
@@ -494,8 +498,8 @@ RULES: tuple[tuple[str, Check], ...] = (
     ("gopher_dup_para_frac", dup_para_frac),
     ("gopher_dup_line_char_frac", dup_line_char_frac),
     ("gopher_dup_para_char_frac", dup_para_char_frac),
-    *((f"gopher_top_{n}gram", top_ngram_check(n, limit)) for n, limit in TOP_NGRAM_CHAR_FRAC.items()),
-    *((f"gopher_dup_{n}gram", dup_ngram_check(n, limit)) for n, limit in DUP_NGRAM_CHAR_FRAC.items()),
+    *((f"gopher_top_{n}gram", top_ngram_check(n)) for n in TOP_NGRAMS),
+    *((f"gopher_dup_{n}gram", dup_ngram_check(n)) for n in DUP_NGRAMS),
     ("gopher_mean_word_length", mean_word_length_out_of_bounds),
     ("gopher_symbol_ratio", symbol_ratio),
     ("gopher_bullet_lines", bullet_lines),
@@ -514,11 +518,39 @@ RULES: tuple[tuple[str, Check], ...] = (
 RULE_NAMES = tuple(name for name, _ in RULES)
 
 
-def first_failing_rule(text: str, lang: str | None) -> str | None:
-    """The name of the first rule that ``text`` fails, or None when it passes them all."""
-    view = TextView(text)
-    settings = SETTINGS.get(lang or "", DEFAULT_SETTINGS)
-    return next((name for name, fails in RULES if fails(view, settings)), None)
+class QualityRules:
+    """The rules with one run's thresholds: per language, its stop words and thresholds.
+
+    ``thresholds`` is a config's ``thresholds`` (resolved or not; :func:`resolve_thresholds` gives
+    the same table either way); without it, the built-in values.
+    """
+
+    def __init__(self, thresholds: Mapping[str, QualityThresholds] | None = None) -> None:
+        self.thresholds = resolve_thresholds(thresholds or {})
+        self.settings = {
+            lang: LanguageSettings(STOP_WORDS.get(lang, frozenset()), values)
+            for lang, values in self.thresholds.items()
+        }
+        self.default = self.settings[DEFAULT_KEY]
+
+    def first_failing(self, text: str, lang: str | None) -> str | None:
+        """The name of the first rule that ``text`` fails, or None when it passes them all."""
+        view = TextView(text)
+        settings = self.settings.get(lang or "", self.default)
+        return next((name for name, fails in RULES if fails(view, settings)), None)
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        """The thresholds in use, per language (``default``: every other language), as JSON values."""
+        return {lang: values.model_dump(mode="json") for lang, values in self.thresholds.items()}
+
+
+DEFAULT_RULES = QualityRules()
+
+
+def first_failing_rule(text: str, lang: str | None, rules: QualityRules = DEFAULT_RULES) -> str | None:
+    """The name of the first rule that ``text`` fails under ``rules`` (default: the built-in
+    thresholds), or None when it passes them all."""
+    return rules.first_failing(text, lang)
 
 
 class QualityFilter(CurationStage):
@@ -527,7 +559,11 @@ class QualityFilter(CurationStage):
     name = "quality"
     preload_modules = ("pipelines.stages.tokens",)  # its character table
 
+    def __init__(self, thresholds: Mapping[str, QualityThresholds] | None = None) -> None:
+        super().__init__()
+        self.rules = QualityRules(thresholds)
+
     def process(self, doc: Document) -> None:
-        rule = first_failing_rule(doc.text, doc.metadata.get(LANG))
+        rule = self.rules.first_failing(doc.text, doc.metadata.get(LANG))
         if rule is not None:
             self.filter(doc, rule)

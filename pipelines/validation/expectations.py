@@ -4,8 +4,8 @@ A pattern alone cannot tell an IBAN from a mistyped one: ``DE26 8024 6025 6763 6
 form of a German IBAN but fails the ISO 13616 check, and the PII stage rightly leaves it (and the
 embedded sample holds such numbers on purpose). So the expectation finds candidates with a
 conservative pattern, in Arrow's RE2 over the whole column, and flags a text only when a
-candidate has its country's registry length at a group boundary and passes the mod-97 check —
-the rule the PII stage redacts by (:func:`pipelines.stages.pii.iban_is_valid`).
+candidate has its country's registry length at a group boundary and passes the IBAN check —
+the rule the PII stage redacts by (:func:`pipelines.stages.pii.iban_is_valid`, python-stdnum's).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class ColumnValuesWithoutValidIban(ColumnMapMetricProvider):
 
 
 class ExpectColumnValuesToNotContainValidIban(ColumnMapExpectation):
-    """Expect no value of the column to hold an IBAN with its country's length and a valid mod-97 check."""
+    """Expect no value of the column to hold an IBAN with its country's length that passes the IBAN check."""
 
     map_metric = "column_values.without_valid_iban"
     success_keys = ("mostly",)
