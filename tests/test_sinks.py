@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import make_doc
 
+from pipelines.sinks.shards import document_lang
 from pipelines.sinks.staging import data_row, document_row, row_document
 from schemas.records import DATA_SCHEMA, STAGED_SCHEMA
 
@@ -22,3 +24,9 @@ def test_staging_round_trip_keeps_other_metadata():
     back = row_document(row)
     assert back.id == "x1" and back.metadata["order"] == 7
     assert back.metadata["http_headers"] == {"x-robots-tag": "noai"}
+
+
+@pytest.mark.parametrize("lang", ["../../etc", "/abs", "de/../../x", "", None, 7])
+def test_a_language_label_never_becomes_a_path(lang):
+    assert document_lang(make_doc("x", lang=lang)) == "und"
+    assert document_lang(make_doc("x", lang="zh-Hant")) == "zh-Hant"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from abc import abstractmethod
 from pathlib import Path
@@ -30,8 +31,13 @@ ROW_GROUP_ROWS = 10_000
 ROW_GROUP_BYTES = 64 << 20
 
 
+_LANGUAGE_FOLDER = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{1,8})*")
+
+
 def document_lang(doc: Document) -> str:
-    return doc.metadata.get(LANG) or UNDETERMINED
+    """The language folder of a kept document: its language code, else ``und`` (never a path)."""
+    lang = doc.metadata.get(LANG)
+    return lang if isinstance(lang, str) and _LANGUAGE_FOLDER.fullmatch(lang) else UNDETERMINED
 
 
 class _ShardFile:
