@@ -159,9 +159,9 @@ def boilerplate_lines(rows: np.ndarray, params: BoilerplateParams) -> np.ndarray
 
 def strip_boilerplate(text: str, boilerplate: np.ndarray) -> str:
     """``text`` without its lines whose key is in ``boilerplate`` (sorted uint64 keys)."""
-    keys = [key for key, _, _ in _line_keys(text)]
     if not boilerplate.size:
         return text
+    keys = [key for key, _, _ in _line_keys(text)]
     known = np.asarray([max(key, 0) for key in keys], dtype=np.uint64)
     found = np.minimum(np.searchsorted(boilerplate, known), boilerplate.size - 1)
     flagged = (boilerplate[found] == known).tolist()
