@@ -383,6 +383,7 @@ def _plan_opened(
         "resumed": resumed,
         "started_at": datetime.fromtimestamp(started_unix, UTC).replace(microsecond=0).isoformat(),
         "inputs": list(dict.fromkeys(unit.uri for unit in units)),  # a split file once
+        "input_sources": {unit.uri: unit.source_index for unit in units},  # the config source of each
         "datasets": [report.to_json() for report in sources.datasets],
     }
     phases = plan_phases(config, units, output, limit, run_info, started_unix)

@@ -139,7 +139,8 @@ def test_relaunch_submits_only_unfinished_tasks(slurm, local_sample: Path, tmp_p
     assert set(submitted.jobs) >= {"curate", "write", "finalize"} and all(submitted.jobs.values())
     assert submit_pipeline(config, out).jobs == submitted.jobs  # still queued: attached, not resubmitted
     deadline = time.monotonic() + 300
-    while len(list((out / "logs" / "curate" / "completions").glob("*"))) < 3:
+    staged_logs = out / ".work" / "outputs" / "logs"  # the unfinished run's logs
+    while len(list((staged_logs / "curate" / "completions").glob("*"))) < 3:
         assert time.monotonic() < deadline, "the curate phase did not finish"
         time.sleep(0.5)
     SlurmEngine.cancel(submitted.jobs)  # the run dies after curate

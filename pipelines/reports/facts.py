@@ -129,7 +129,8 @@ class RunFacts:
         scan = _LedgerScan(out)
         for part in sorted((out / LEDGER_DIR).glob("*.parquet")):
             scan.add_part(part)
-        inputs = scan.inputs(config, summary.datasets, manifest["run"].get("inputs", []))
+        run = manifest["run"]
+        inputs = scan.inputs(config, summary.datasets, run.get("inputs", []), run.get("input_sources", {}))
         return cls(
             out=out,
             manifest=manifest,
@@ -289,10 +290,14 @@ class _LedgerScan:
             )
 
     def inputs(
-        self, config: PipelineConfig, datasets: list[dict[str, Any]], planned: list[str]
+        self,
+        config: PipelineConfig,
+        datasets: list[dict[str, Any]],
+        planned: list[str],
+        planned_by: dict[str, int],
     ) -> list[InputFacts]:
         """Every input seen in the ledger, planned ones in plan order, traced to its config source."""
-        source_of = _SourceAttribution(config, datasets)
+        source_of = _SourceAttribution(config, datasets, planned_by)
         order = {uri: n for n, uri in enumerate(planned)}
         inputs = []
         for uri in sorted(self.by_input, key=lambda u: (order.get(u, len(order)), u)):
@@ -326,11 +331,13 @@ class _LedgerScan:
 
 
 class _SourceAttribution:
-    """Which config source planned an input: its data-space dataset's report, else the first ``files``
-    source whose URL or glob matches it (as the runner gives a file to the first source that lists it),
-    else the one catalogue source."""
+    """Which config source planned an input: as the manifest records it (``run.input_sources``), else
+    its data-space dataset's report, else the first ``files`` source whose URL or glob matches it (as
+    the runner gives a file to the first source that lists it), else the one catalogue source."""
 
-    def __init__(self, config: PipelineConfig, datasets: list[dict[str, Any]]):
+    def __init__(self, config: PipelineConfig, datasets: list[dict[str, Any]], planned_by: dict[str, int]):
+        known = range(len(config.sources))
+        self.planned_by = {uri: index for uri, index in planned_by.items() if index in known}
         self.by_dataset = {
             d["dataset_id"]: d["source_index"]
             for d in datasets
@@ -345,6 +352,8 @@ class _SourceAttribution:
         self.catalogue = catalogues[0] if len(catalogues) == 1 else None
 
     def __call__(self, source_uri: str, dataset_id: str | None) -> int | None:
+        if source_uri in self.planned_by:
+            return self.planned_by[source_uri]
         if dataset_id in self.by_dataset:
             return self.by_dataset[dataset_id]
         match = next((index for index, matches in self.locations if matches(source_uri)), None)
