@@ -57,6 +57,7 @@ from pipelines.engines.base import (
     check_order,
     completed_tasks,
 )
+from pipelines.engines.datatrove_compat import run_rank_in_process
 from schemas.config import EngineConfig
 
 try:
@@ -110,13 +111,13 @@ if beam is not None:
             executor = LocalPipelineExecutor(
                 pipeline=pipeline,
                 tasks=self.phase.tasks,
-                workers=1,  # runs in this process, so the steps' sends reach ``shuffle``
+                workers=1,
                 logging_dir=self.logging_dir,
                 skip_completed=self.skip_completed,
                 local_tasks=1,
                 local_rank_offset=rank,
             )
-            executor.run()
+            run_rank_in_process(executor, rank)  # in this process, so the steps' sends reach ``shuffle``
             yield rank
             for channel, partition, rows in shuffle.sent if shuffle else ():
                 yield beam.pvalue.TaggedOutput(channel, (partition, (rank, _to_ipc(rows))))
