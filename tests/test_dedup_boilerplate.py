@@ -4,6 +4,7 @@ process, as engine tasks, through a real run, and on real publishers' chrome."""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -30,16 +31,21 @@ from pipelines.stages.boilerplate import (
     LINE_DTYPE,
     BoilerplateParams,
     boilerplate_lines,
+    distinct_rows,
+    folded_text,
+    normal_lines,
     page_lines,
     sign_without_boilerplate,
     site_of,
     strip_boilerplate,
+    words_without_boilerplate,
 )
 from pipelines.stages.dedup import DedupSignatures, NearDedupParams, find_duplicates
+from pipelines.stages.tokens import words_of
 from schemas.config import parse_config
 from schemas.document import CONTENT_KEY, MINHASH, ORDER, URL
 from tests.chrome_corpus import chrome_site_records, write_chrome_site
-from tests.conftest import make_doc
+from tests.conftest import make_doc, read_jsonl
 
 NEAR = NearDedupParams()
 PARAMS = BoilerplateParams()
@@ -127,6 +133,38 @@ def test_line_statistics() -> None:
     assert site_of({URL: "https://www.News.example/a"}) == "news.example"
     assert site_of({"source_uri": "file:///x.jsonl"}) == "file:///x.jsonl"
     assert page_lines("", site).dtype == LINE_DTYPE and page_lines(" \n -- \n", site).size == 0
+
+
+ODD_TEXTS = [  # whitespace and case forms that the normal form has to undo line by line
+    "  Stra\u0308sse \t und\u00a0 Weg \r\n\u2028 Line\x85two\n\n -- \n",
+    "\ufb01nance STRASSE stra\u00dfe\n\u03a3\u03af\u03c3\u03c5\u03c6\u03bf\u03c2 ISLAND\n a\u0301b ",
+    "\n\n",
+    "",
+    "one\ntwo  three\nfour \n five\u00ad six",
+]
+
+
+def test_fast_line_forms_and_words_match_their_definitions(shared_data: Path) -> None:
+    """The whole-text shortcuts decide as the per-line definitions: each line's normal form, the words
+    left without the boilerplate lines, the distinct line rows."""
+    texts = [record["text"] for record in chrome_site_records()[0]] + ODD_TEXTS
+    for lang in ("de", "hu", "nl", "en"):
+        lines = [row["text"] for row in read_jsonl(shared_data / "lang" / f"{lang}.jsonl")]
+        texts += ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
+    for text in texts:
+        expected = [
+            " ".join(unicodedata.normalize("NFC", line.casefold()).split()) for line in text.split("\n")
+        ]
+        assert normal_lines(folded_text(text)) == expected, text
+    rows = np.concatenate([page_lines(text, str(i % 3)) for i, text in enumerate(texts)])
+    assert distinct_rows(rows).tobytes() == np.unique(rows).tobytes()
+    boilerplate = np.unique(rows["line"][::3])  # a third of the lines: pages lose some lines, keep others
+    stripped = 0
+    for text in texts:
+        left = words_without_boilerplate(text, boilerplate)
+        assert np.array_equal(left, words_of(strip_boilerplate(text, boilerplate)).hashes), text
+        stripped += left.size < words_of(text).count
+    assert stripped > len(texts) / 2
 
 
 # ---------------------------------------------------------------- as engine tasks

@@ -65,6 +65,8 @@ from pipelines.stages.boilerplate import (
     BoilerplateFreeSigner,
     BoilerplateParams,
     boilerplate_lines,
+    distinct_rows,
+    flagged_lines,
     page_lines,
     site_of,
 )
@@ -338,7 +340,7 @@ class DedupKeyWriter(_HandsOver, PipelineStep):
                 if self.lines:
                     lines.append(page_lines(doc.text, site_of(meta)))
                     if len(lines) >= _SIGNATURE_BATCH:
-                        lines = [np.unique(np.concatenate(lines))]
+                        lines = [distinct_rows(np.concatenate(lines))]
             yield doc
         with self.track_time():
             if self.exact:
@@ -359,7 +361,7 @@ class DedupKeyWriter(_HandsOver, PipelineStep):
                 )
             if self.lines:
                 # a unit's documents with the same anchor count once: their rows are the same
-                rows = np.unique(np.concatenate([*lines, np.empty(0, LINE_DTYPE)]))
+                rows = distinct_rows(np.concatenate([*lines, np.empty(0, LINE_DTYPE)]))
                 table = pa.table(
                     [
                         *(pa.array(rows[name]) for name in LINE_DTYPE.names),
@@ -391,15 +393,14 @@ class BoilerplateLines(_DedupTask):
             rows[name] = table.column(name).to_numpy()
         boilerplate = boilerplate_lines(rows, self.params)
         self.stat_update("boilerplate_lines", value=boilerplate.size)
-        carried = np.isin(rows["line"], boilerplate)
-        pairs = np.unique(
-            np.stack(
-                [table.column("task").to_numpy()[carried].astype(np.uint64), rows["line"][carried]], axis=1
-            ),
-            axis=0,
-        ).reshape(-1, 2)
-        out = pa.table([pa.array(pairs[:, 1])], schema=BOILERPLATE_SCHEMA)
-        self.send(BOILERPLATE, layout.boilerplate(rank), out, pairs[:, 0].astype(np.int64))
+        carried = flagged_lines(rows["line"], boilerplate)
+        tasks, lines = table.column("task").to_numpy()[carried].astype(np.int64), rows["line"][carried]
+        by_task = np.lexsort((lines, tasks))  # distinct (task, line) pairs, sorted
+        tasks, lines = tasks[by_task], lines[by_task]
+        new = np.ones(tasks.size, dtype=bool)
+        new[1:] = (tasks[1:] != tasks[:-1]) | (lines[1:] != lines[:-1])
+        out = pa.table([pa.array(lines[new])], schema=BOILERPLATE_SCHEMA)
+        self.send(BOILERPLATE, layout.boilerplate(rank), out, tasks[new])
 
 
 class BoilerplateFreeSignatures(_DedupTask):

@@ -84,7 +84,10 @@ class _DriverLifetime:
 
 
 _LIFETIME = _DriverLifetime()
-WORKER_MODULES = ("pipelines.runner",)  # imports every step a task runs (and numpy, pyarrow, datatrove)
+# pipelines.runner imports every step a task runs (and numpy, pyarrow, datatrove); pyarrow imports
+# pandas the first time it converts a NumPy array, which every phase's tasks do: preloaded, so that
+# the workers of each phase do not import it again
+WORKER_MODULES = ("pipelines.runner", "pandas")
 
 
 class ProcessEnvironment:

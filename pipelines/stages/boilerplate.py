@@ -22,9 +22,10 @@ boilerplate (CCNet-style line statistics over the whole run); exact dedup still 
   (cookie notices, long teasers; a long line needs more evidence, as removing an article paragraph
   costs more) (:func:`boilerplate_lines`).
 - Near dedup signs the text without the boilerplate lines, on every site alike, so all copies of a
-  text lose the same lines (:func:`strip_boilerplate`); a document left with fewer than
-  ``min_words`` words gets no near-dedup signature, so a page that is all chrome is never a near
-  duplicate of its site's other pages (it can still be an exact duplicate).
+  text lose the same lines (:func:`strip_boilerplate`; the signer takes the words of the kept lines
+  from one tokenisation of the whole text, :func:`words_without_boilerplate`); a document left with
+  fewer than ``min_words`` words gets no near-dedup signature, so a page that is all chrome is never
+  a near duplicate of its site's other pages (it can still be an exact duplicate).
 
 The statistics cover the whole run: the engine gathers them in partitioned tasks
 (:mod:`pipelines.dedup.tasks`), and :func:`sign_without_boilerplate` does the same in one process,
@@ -46,7 +47,7 @@ import xxhash
 from datatrove.data import Document
 
 from pipelines.stages.dedup import MinHasher, NearDedupParams
-from pipelines.stages.tokens import words_of
+from pipelines.stages.tokens import Words
 from schemas.document import MINHASH, SOURCE, SOURCE_URI, URL, is_kept
 
 _HAS_WORD = re.compile(r"\w")
@@ -86,34 +87,55 @@ def site_hash(site: str) -> int:
     return xxhash.xxh3_64_intdigest(site.encode("utf-8", "surrogatepass"))
 
 
-def normalize_line(line: str) -> str:
-    """A line in the dedup normal form: case-folded, NFC, whitespace runs one space, stripped."""
-    folded = line.casefold()
+def folded_text(text: str) -> str:
+    """``text`` case-folded and in NFC, the first half of the dedup normal form (per line or for the
+    whole text alike: neither changes or joins across a line break)."""
+    folded = text.casefold()
     if not folded.isascii():
         folded = unicodedata.normalize("NFC", folded)
-    return " ".join(folded.split())
+    return folded
 
 
-def _line_keys(text: str) -> list[tuple[int, int, int]]:
-    """``(key, characters, words)`` of each line of ``text``; key -1 for a line without a word."""
-    lines = []
-    for line in text.split("\n"):
-        normal = normalize_line(line)
-        if _HAS_WORD.search(normal):
-            key = xxhash.xxh3_64_intdigest(normal.encode("utf-8", "surrogatepass"))
-            lines.append((key, len(normal), normal.count(" ") + 1))
-        else:
-            lines.append((-1, 0, 0))
-    return lines
+def normal_lines(folded: str) -> list[str]:
+    """The lines of a :func:`folded_text` in the dedup normal form: ``" ".join(line.split())`` of each
+    line, i.e. every run of whitespace one space and none at either end. A text whose whitespace is
+    already single spaces between other characters (what the normalize stage leaves) is split as it
+    is, which saves the work per line."""
+    lines = folded.split("\n")
+    if _single_spaced(folded):
+        return lines
+    return [" ".join(line.split()) for line in lines]
+
+
+def _single_spaced(folded: str) -> bool:
+    """Whether the only whitespace in ``folded`` besides line breaks is single spaces between other
+    characters (every other whitespace character is one ``str.isprintable`` rejects)."""
+    return not (
+        "  " in folded
+        or " \n" in folded
+        or "\n " in folded
+        or folded.startswith(" ")
+        or folded.endswith(" ")
+        or not folded.replace("\n", "").isprintable()
+    )
+
+
+def line_keys(lines: list[str]) -> np.ndarray:
+    """The key (64-bit xxh3 of the UTF-8 bytes) of each normal-form line, uint64."""
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter(
+        (digest(line.encode("utf-8", "surrogatepass")) for line in lines), dtype=np.uint64, count=len(lines)
+    )
 
 
 def page_lines(text: str, site: str) -> np.ndarray:
-    """One :data:`LINE_DTYPE` row per distinct line of ``text`` (with its site, words and the
-    document's anchor); empty when no line has a word."""
+    """One :data:`LINE_DTYPE` row per distinct line of ``text`` that has a word (with its site, words
+    and the document's anchor); empty when no line has a word."""
+    lines = [line for line in normal_lines(folded_text(text)) if _HAS_WORD.search(line)]
+    keys = line_keys(lines)
     distinct: dict[int, tuple[int, int]] = {}
-    for key, chars, words in _line_keys(text):
-        if key >= 0:
-            distinct[key] = (chars, words)
+    for key, line in zip(keys.tolist(), lines, strict=True):
+        distinct[key] = (len(line), line.count(" ") + 1)
     rows = np.empty(len(distinct), dtype=LINE_DTYPE)
     if not distinct:
         return rows
@@ -126,24 +148,32 @@ def page_lines(text: str, site: str) -> np.ndarray:
     return rows
 
 
+def distinct_rows(rows: np.ndarray) -> np.ndarray:
+    """The distinct :data:`LINE_DTYPE` rows, sorted by site, line, anchor and words: ``np.unique``'s
+    result, by a ``lexsort`` of the columns (a sort of the structured rows compares them field by
+    field, which is far slower)."""
+    ordered = rows[np.lexsort([rows[name] for name in reversed(LINE_DTYPE.names)])]
+    repeated = np.ones(max(ordered.size - 1, 0), dtype=bool)  # row i + 1 equals row i
+    for name in LINE_DTYPE.names:
+        repeated &= ordered[name][1:] == ordered[name][:-1]
+    return ordered[np.concatenate(([True], ~repeated))[: ordered.size]]
+
+
 def line_contents(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (site, line) pairs of :data:`LINE_DTYPE` rows, as rows (``anchor`` 0), and the
-    number of contents (distinct anchors) of each."""
-    triples = np.empty(rows.size, dtype=[("site", "<u8"), ("line", "<u8"), ("anchor", "<u8")])
-    for name in triples.dtype.names:
-        triples[name] = rows[name]
-    triples, first = np.unique(triples, return_index=True)
-    starts = np.flatnonzero(
-        np.r_[
-            True,
-            (triples["site"][1:] != triples["site"][:-1]) | (triples["line"][1:] != triples["line"][:-1]),
-        ]
-    )[: triples.size]
-    contents = np.diff(np.r_[starts, triples.size])
+    """The distinct (site, line) pairs of :data:`LINE_DTYPE` rows, as rows (``anchor`` 0) sorted by
+    site and line, and the number of contents (distinct anchors) of each."""
+    order = np.lexsort((rows["anchor"], rows["line"], rows["site"]))
+    site, line, anchor = (rows[name][order] for name in ("site", "line", "anchor"))
+    new_pair = np.ones(order.size, dtype=bool)
+    new_pair[1:] = (site[1:] != site[:-1]) | (line[1:] != line[:-1])
+    new_content = new_pair.copy()
+    new_content[1:] |= anchor[1:] != anchor[:-1]
+    starts = np.flatnonzero(new_pair)
+    contents = np.add.reduceat(new_content.astype(np.int64), starts) if starts.size else starts
     pairs = np.zeros(starts.size, dtype=LINE_DTYPE)
-    pairs["site"] = triples["site"][starts]
-    pairs["line"] = triples["line"][starts]
-    pairs["words"] = rows["words"][first[starts]]
+    pairs["site"] = site[starts]
+    pairs["line"] = line[starts]
+    pairs["words"] = rows["words"][order[starts]]
     return pairs, contents
 
 
@@ -157,18 +187,37 @@ def boilerplate_lines(rows: np.ndarray, params: BoilerplateParams) -> np.ndarray
     return np.unique(pairs["line"][contents >= needed])
 
 
+def flagged_lines(keys: np.ndarray, boilerplate: np.ndarray) -> np.ndarray:
+    """Per line key, whether it is in ``boilerplate`` (sorted uint64 keys)."""
+    if not boilerplate.size:
+        return np.zeros(keys.size, dtype=bool)
+    found = np.minimum(np.searchsorted(boilerplate, keys), boilerplate.size - 1)
+    return boilerplate[found] == keys
+
+
 def strip_boilerplate(text: str, boilerplate: np.ndarray) -> str:
-    """``text`` without its lines whose key is in ``boilerplate`` (sorted uint64 keys)."""
+    """``text`` without its lines whose key is in ``boilerplate`` (sorted uint64 keys of lines with a
+    word: a line without one is never among them)."""
     if not boilerplate.size:
         return text
-    keys = [key for key, _, _ in _line_keys(text)]
-    known = np.asarray([max(key, 0) for key in keys], dtype=np.uint64)
-    found = np.minimum(np.searchsorted(boilerplate, known), boilerplate.size - 1)
-    flagged = (boilerplate[found] == known).tolist()
-    lines = text.split("\n")
-    return "\n".join(
-        line for line, key, drop in zip(lines, keys, flagged, strict=True) if key < 0 or not drop
-    )
+    dropped = flagged_lines(line_keys(normal_lines(folded_text(text))), boilerplate).tolist()
+    return "\n".join(line for line, drop in zip(text.split("\n"), dropped, strict=True) if not drop)
+
+
+def words_without_boilerplate(text: str, boilerplate: np.ndarray) -> np.ndarray:
+    """The word hashes of ``text`` without its ``boilerplate`` lines: ``words_of(strip_boilerplate(text,
+    boilerplate)).hashes``, from one tokenisation of the whole text. A word never spans a line break
+    and case folding and NFC work within lines, so the words of the kept lines are the words of the
+    stripped text; the folded text the tokenizer makes gives the lines' keys as well."""
+    words = Words(text)
+    if not boilerplate.size or not words.count:
+        return words.hashes
+    dropped = flagged_lines(line_keys(normal_lines(words.lower)), boilerplate)
+    if not dropped.any():
+        return words.hashes
+    points = np.frombuffer(words.lower.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    line_of_word = np.searchsorted(np.flatnonzero(points == ord("\n")), words.starts)
+    return words.hashes[~dropped[line_of_word]]
 
 
 class BoilerplateFreeSigner:
@@ -183,8 +232,8 @@ class BoilerplateFreeSigner:
         where fewer than ``min_words`` words are left."""
         hashes = []
         for text in texts:
-            words = words_of(strip_boilerplate(text, boilerplate))
-            hashes.append(words.hashes if words.count >= self.params.min_words else np.empty(0, np.uint64))
+            kept = words_without_boilerplate(text, boilerplate)
+            hashes.append(kept if kept.size >= self.params.min_words else np.empty(0, np.uint64))
         return [None if s is None else s.tobytes() for s in self.minhasher.signatures(hashes)]
 
 
