@@ -24,6 +24,7 @@ from pipelines.reports.card import (
     card_text,
     hf_features,
     size_category,
+    stage_purpose,
     write_dataset_card,
     write_webdataset_card,
 )
@@ -193,6 +194,9 @@ def test_prose_states_the_run_counts_sources_and_stages(sample_out: Path, config
     for stage in config.active_stages():
         assert f"**{stage.kind}**" in text
     assert "threshold: 0.75" in text and "languages: de, hu, nl, en" in text
+    near = config.stage("near_dedup")
+    assert near.boilerplate.enabled and "without their site's boilerplate" in text
+    assert f"fewer than {near.boilerplate.min_words} words" in text and "boilerplate: enabled" not in text
     for heading in (
         "## How to load",
         "## Known limitations",
@@ -200,6 +204,18 @@ def test_prose_states_the_run_counts_sources_and_stages(sample_out: Path, config
         "The ledger (`ledger/*.parquet`)",
     ):
         assert heading in text
+
+
+def test_near_dedup_is_described_as_configured() -> None:
+    def near(boilerplate: dict) -> Any:
+        stages = [{"kind": "near_dedup", "boilerplate": boilerplate}]
+        config = parse_config({"name": "x", "sources": [{"kind": "files", "url": "x"}], "stages": stages})
+        return config.stage("near_dedup")
+
+    tuned = stage_purpose(near({"short_line_words": 9, "min_contents": 7, "min_words": 20}))
+    assert "at most 9 words on 2 such pages, any line on 7" in tuned and "fewer than 20 words" in tuned
+    off = stage_purpose(near({"enabled": False}))
+    assert "compares whole texts" in off and "line statistics" not in off
 
 
 # ---------------------------------------------------------------- loading with datasets

@@ -436,9 +436,30 @@ def _licence_note(facts: RunFacts, about: About) -> list[str]:
     return [" ".join(note)]
 
 
+def stage_purpose(stage: Any) -> str:
+    """What a stage does; for near dedup, whether and how it sets site boilerplate aside (its settings)."""
+    purpose = STAGE_PURPOSES.get(stage.kind, stage.kind)
+    if stage.kind != "near_dedup":
+        return purpose
+    boilerplate = stage.boilerplate
+    if not boilerplate.enabled:
+        return f"{purpose}; it compares whole texts (site boilerplate is not set aside)"
+    return (
+        f"{purpose}; it compares texts without their site's boilerplate, the lines that recur on pages "
+        "of different articles of one site (menus, teasers, footers: a line of at most "
+        f"{boilerplate.short_line_words} words on {boilerplate.short_line_contents} such pages, any line "
+        f"on {boilerplate.min_contents}), found by line statistics over the whole run and set aside "
+        f"before signing; a page left with fewer than {boilerplate.min_words} words is nobody's near "
+        "copy, and exact dedup still compares whole texts"
+    )
+
+
 def stage_parameters(stage: Any) -> str:
-    """A stage's settings as ``name: value`` text, defaults spelled out where the config leaves them out."""
+    """A stage's settings as ``name: value`` text, defaults spelled out where the config leaves them out
+    (near dedup's boilerplate settings are in :func:`stage_purpose`'s words)."""
     settings = stage.model_dump(mode="json", exclude={"kind", "enabled"})
+    if stage.kind == "near_dedup":
+        del settings["boilerplate"]
     if stage.kind == "optout" and settings.get("agents") is None:
         settings["agents"] = list(DEFAULT_AGENTS)
     if stage.kind == "language":
@@ -478,7 +499,7 @@ def _processing(config: PipelineConfig) -> list[str]:
     for n, stage in enumerate(stages, 1):
         parameters = stage_parameters(stage)
         detail = f" ({parameters})" if parameters else ""
-        lines.append(f"{n}. **{stage.kind}**: {STAGE_PURPOSES.get(stage.kind, stage.kind)}{detail}.")
+        lines.append(f"{n}. **{stage.kind}**: {stage_purpose(stage)}{detail}.")
     if not stages:
         lines.append("None: the documents were read and written as they are.")
     return [*lines, ""]
