@@ -2,16 +2,18 @@
 
     .venv/bin/python benchmarks/scale.py [--docs 100000 300000 1000000] [--workers 2] [--docs-per-file 10000]
 
-For each size it builds a corpus of ~2.5 KB documents (``throughput.build_corpus``: real lines of
-``../shared/data/lang``, de/hu/nl/en) in files of ``--docs-per-file`` documents, plus, in extra
-files, an exact copy of every 20th document and a near copy (its last line dropped) of every 20th
-document after that, so dedup has cross-file clusters to find (~10 % duplicates). It then runs the
-pipeline (normalize, language, quality, pii, exact + near dedup, Parquet) with the local engine
-and samples ``/proc`` every 0.2 s: the driver's RSS, and for each phase the largest RSS and the
-largest private memory (USS: pages no other process shares, i.e. not the language model that the
-fork server loaded once for all workers) among the processes running the phase's tasks, and the
-fork server's own RSS (the models, loaded once). Memory
-that grew with the corpus would show as a column growing with the rows.
+For each size it builds a corpus of web pages (``throughput.build_corpus``: ~2.5 KB articles made
+from the lines of ``../shared/data/lang``, de/hu/nl/en, under the chrome of 32 sites) in files of
+``--docs-per-file`` documents, plus, in extra files, an exact copy of every 20th document and a
+near copy (a line from its middle dropped; its last line is site chrome) of every 20th document
+after that, so dedup has cross-file clusters to find (~10 % duplicates). It then runs the pipeline
+(normalize, language, quality, pii, exact + near dedup without site boilerplate, Parquet:
+``speed_vs_datatrove.curation_config``) with the local engine and samples ``/proc`` every 0.2 s:
+the driver's RSS, and for each phase (the boilerplate phases ``dedup-lines`` and ``dedup-sign``
+included) the largest RSS and the largest private memory (USS: pages no other process shares,
+i.e. not the language models that the fork server loaded once for all workers) among the
+processes running the phase's tasks, and the fork server's own RSS (the models, loaded once).
+Memory that grew with the corpus would show as a column growing with the rows.
 """
 
 from __future__ import annotations
@@ -91,6 +93,12 @@ class PhaseMemory(threading.Thread):
         self.join()
 
 
+def without_middle_line(text: str) -> str:
+    lines = text.split("\n")
+    del lines[len(lines) // 2]
+    return "\n".join(lines)
+
+
 def add_duplicates(folder: Path) -> int:
     """Exact and near copies of every 20th document, in their own files; returns how many."""
     added = 0
@@ -98,8 +106,9 @@ def add_duplicates(folder: Path) -> int:
         with gzip.open(path, "rt", encoding="utf-8") as source:
             rows = [json.loads(line) for line in source]
         copies = [{"text": r["text"]} for r in rows[::20]]
-        copies += [{"text": r["text"].rsplit("\n", 1)[0]} for r in rows[10::20] if "\n" in r["text"]]
-        with gzip.open(folder / path.name.replace("corpus-", "copies-"), "wt", encoding="utf-8") as out:
+        copies += [{"text": without_middle_line(r["text"])} for r in rows[10::20] if "\n" in r["text"]]
+        copies_path = folder / path.name.replace("corpus-", "copies-")
+        with gzip.open(copies_path, "wt", encoding="utf-8", compresslevel=6) as out:
             out.writelines(json.dumps(c, ensure_ascii=False) + "\n" for c in copies)
         added += len(copies)
     return added

@@ -263,9 +263,10 @@ def run_reference(corpus: Path, work: Path, workers: int, files: int, model: Pat
     return {"seconds": seconds, "phases": phases, "kept": kept, "peak_rss_mb": memory}
 
 
-def curation_config(name: str, url: str):
+def curation_config(name: str, url: str, boilerplate: bool = True):
     """Our side's config: the reference's stage set (normalize, language, quality, PII, exact and
-    near dedup), Parquet output."""
+    near dedup, the latter without site boilerplate unless ``boilerplate`` is False), Parquet output.
+    The validation gate is off: the reference has none, and ``validation_gate.py`` measures it."""
     from schemas.config import parse_config
 
     return parse_config(
@@ -278,16 +279,23 @@ def curation_config(name: str, url: str):
                 {"kind": "quality"},
                 {"kind": "pii"},
                 {"kind": "exact_dedup"},
-                {"kind": "near_dedup", "ngram": 5, "bands": 14, "rows": 8},
+                {
+                    "kind": "near_dedup",
+                    "ngram": 5,
+                    "bands": 14,
+                    "rows": 8,
+                    "boilerplate": {"enabled": boilerplate},
+                },
             ],
+            "validation": {"enabled": False},
         }
     )
 
 
-def run_ours(corpus: Path, work: Path, workers: int) -> dict[str, object]:
+def run_ours(corpus: Path, work: Path, workers: int, boilerplate: bool = True) -> dict[str, object]:
     from pipelines.runner import run_pipeline
 
-    config = curation_config("bench", str(corpus / "*.jsonl.gz"))
+    config = curation_config("bench", str(corpus / "*.jsonl.gz"), boilerplate)
     sampler = MemorySampler()
     sampler.start()
     start = time.perf_counter()
@@ -309,10 +317,12 @@ def packaged_lid_model() -> Path:
     return path
 
 
-def _child(mode: str, python: str, corpus: Path, work: Path, args: argparse.Namespace) -> dict[str, object]:
+def _child(
+    mode: str, python: str, corpus: Path, work: Path, args: argparse.Namespace, *extra: str
+) -> dict[str, object]:
     """Run one side in a fresh process; it prints its result as the last line of JSON."""
     command = [python, __file__, f"--{mode}", "--corpus", str(corpus), "--work", str(work)]
-    command += ["--workers", str(args.workers), "--files", str(args.files)]
+    command += ["--workers", str(args.workers), "--files", str(args.files), *extra]
     if mode == "reference-only":
         command += ["--model", str(packaged_lid_model())]
     env = {**os.environ, "LOGURU_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
@@ -329,6 +339,12 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=8, help="input files (= tasks of the per-file phases)")
     parser.add_argument("--reference-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument(
+        "--without-boilerplate",
+        action="store_true",
+        help="also time our side with near dedup's boilerplate removal off, in the same run",
+    )
+    parser.add_argument("--no-boilerplate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reference-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ours-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
@@ -340,7 +356,7 @@ def main() -> None:
         print(json.dumps(run_reference(args.corpus, args.work, args.workers, args.files, args.model)))
         return
     if args.ours_only:
-        print(json.dumps(run_ours(args.corpus, args.work, args.workers)))
+        print(json.dumps(run_ours(args.corpus, args.work, args.workers, not args.no_boilerplate)))
         return
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -355,6 +371,10 @@ def main() -> None:
         corpus.mkdir()
         build_corpus(corpus, args.docs, n_files=args.files)
         results = {"ours": _child("ours-only", sys.executable, corpus, Path(tmp) / "ours", args)}
+        if args.without_boilerplate:
+            results["ours, no bp"] = _child(
+                "ours-only", sys.executable, corpus, Path(tmp) / "ours-off", args, "--no-boilerplate"
+            )
         if not args.skip_reference:
             results["datatrove"] = _child(
                 "reference-only", args.reference_python, corpus, Path(tmp) / "reference", args

@@ -87,6 +87,7 @@ from schemas.document import CONTENT_KEY, DUPLICATE_OF, MINHASH, ORDER, Status, 
 
 MAX_PARTITIONS = 256  # dedup partitions of a run: min(tasks, this)
 _SIGNATURE_BATCH = 8192  # documents whose band buckets a curate task computes at once
+_TEXT_BATCH = 1024  # staged documents whose texts a sign task holds (as Python strings) at once
 
 EXACT_KEYS_SCHEMA = pa.schema(
     [
@@ -429,9 +430,7 @@ class BoilerplateFreeSignatures(_DedupTask):
         bands = _BandRows(self.near)
         signed: list[pa.Table] = []
         staged = pq.ParquetFile(staged_path(self.staging_dir, rank))
-        for batch in staged.iter_batches(
-            batch_size=_SIGNATURE_BATCH, columns=["order", "id", "text", "status"]
-        ):
+        for batch in staged.iter_batches(batch_size=_TEXT_BATCH, columns=["order", "id", "text", "status"]):
             kept = batch.filter(pc.equal(batch.column("status"), str(Status.KEPT)))
             signatures = signer.signatures(kept.column("text").to_pylist(), boilerplate)
             for signature, order in zip(signatures, kept.column("order").to_pylist(), strict=True):
