@@ -22,10 +22,9 @@ boilerplate (CCNet-style line statistics over the whole run); exact dedup still 
   (cookie notices, long teasers; a long line needs more evidence, as removing an article paragraph
   costs more) (:func:`boilerplate_lines`).
 - Near dedup signs the text without the boilerplate lines, on every site alike, so all copies of a
-  text lose the same lines (:func:`strip_boilerplate`; the signer takes the words of the kept lines
-  from one tokenisation of the whole text, :func:`words_without_boilerplate`); a document left with
-  fewer than ``min_words`` words gets no near-dedup signature, so a page that is all chrome is never
-  a near duplicate of its site's other pages (it can still be an exact duplicate).
+  text lose the same lines (:func:`strip_boilerplate`); a document left with fewer than
+  ``min_words`` words gets no near-dedup signature, so a page that is all chrome is never a near
+  duplicate of its site's other pages (it can still be an exact duplicate).
 
 The statistics cover the whole run: the engine gathers them in partitioned tasks
 (:mod:`pipelines.dedup.tasks`), and :func:`sign_without_boilerplate` does the same in one process,
@@ -204,22 +203,6 @@ def strip_boilerplate(text: str, boilerplate: np.ndarray) -> str:
     return "\n".join(line for line, drop in zip(text.split("\n"), dropped, strict=True) if not drop)
 
 
-def words_without_boilerplate(text: str, boilerplate: np.ndarray) -> np.ndarray:
-    """The word hashes of ``text`` without its ``boilerplate`` lines: ``words_of(strip_boilerplate(text,
-    boilerplate)).hashes``, from one tokenisation of the whole text. A word never spans a line break
-    and case folding and NFC work within lines, so the words of the kept lines are the words of the
-    stripped text; the folded text the tokenizer makes gives the lines' keys as well."""
-    words = Words(text)
-    if not boilerplate.size or not words.count:
-        return words.hashes
-    dropped = flagged_lines(line_keys(normal_lines(words.lower)), boilerplate)
-    if not dropped.any():
-        return words.hashes
-    points = np.frombuffer(words.lower.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    line_of_word = np.searchsorted(np.flatnonzero(points == ord("\n")), words.starts)
-    return words.hashes[~dropped[line_of_word]]
-
-
 class BoilerplateFreeSigner:
     """MinHash signatures of texts without their boilerplate lines (module docstring)."""
 
@@ -232,8 +215,8 @@ class BoilerplateFreeSigner:
         where fewer than ``min_words`` words are left."""
         hashes = []
         for text in texts:
-            kept = words_without_boilerplate(text, boilerplate)
-            hashes.append(kept if kept.size >= self.params.min_words else np.empty(0, np.uint64))
+            words = Words(strip_boilerplate(text, boilerplate))
+            hashes.append(words.hashes if words.count >= self.params.min_words else np.empty(0, np.uint64))
         return [None if s is None else s.tobytes() for s in self.minhasher.signatures(hashes)]
 
 
