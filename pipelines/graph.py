@@ -4,9 +4,10 @@
  curate (one task per input unit: read ─► stages ─► dedup keys ─► staging)
    ├─► dedup-exact (P tasks) ──────────────────────────────────────────────────────────────┐
    └─► dedup-lines (P) ─► dedup-sign (one per unit) ─► dedup-buckets (P)                     │
-       ─► dedup-signatures (one per unit) ─► dedup-verify (P) ─► dedup-clusters (1) ◄───────┘
+       ─► dedup-signatures (one per unit) ─► dedup-verify (P) ─► dedup-components-0 (P) ◄───┘
+ dedup-components-1 … -R (P each) ─► dedup-settle (P) ─► dedup-residual (1) ─► dedup-decisions (P)
  write (one task per input unit: staging ─► duplicates ─► Parquet / WebDataset shards ─► ledger)
- finalize (1: shard names, ledger check, manifest)
+ finalize (1: decisions summary, shard names, ledger check, manifest)
    ├─► document (1: dataset card, AI Act summary, report)
    └─► validate (1: the Great Expectations gate, when enabled)
 ```
@@ -14,8 +15,10 @@ Publishing and closing the run happen in the driver afterwards (:func:`pipelines
 Only configured dedup kinds get their phases; without dedup, write follows curate. dedup-lines
 (the site boilerplate statistics) and dedup-sign (signatures of the texts without boilerplate)
 run when the near_dedup stage's ``boilerplate`` is on; otherwise curate signs the documents and
-dedup-buckets follows curate. ``P`` is
-:func:`pipelines.dedup.tasks.dedup_partitions` of the number of input units. Every count here
+dedup-buckets follows curate. The dedup-components rounds (``R`` =
+:data:`pipelines.dedup.components.COMPONENT_ROUNDS`), dedup-settle, dedup-residual and
+dedup-decisions find the connected components of all links (:mod:`pipelines.dedup.components`).
+``P`` is :func:`pipelines.dedup.tasks.dedup_partitions` of the number of input units. Every count here
 depends on the input and the config only, never on the workers, so every engine and worker
 count runs the same tasks and writes the same bytes.
 """
@@ -27,6 +30,7 @@ from typing import Any
 
 from connectors.files import InputUnit
 from connectors.reader import SourceReader
+from pipelines.dedup.components import DECISIONS_PHASE, DecisionsIndex, component_phases, component_titles
 from pipelines.dedup.tasks import (
     BoilerplateFreeSignatures,
     BoilerplateLines,
@@ -34,7 +38,6 @@ from pipelines.dedup.tasks import (
     CandidateSignatures,
     DedupKeyWriter,
     DedupLayout,
-    DuplicateClusters,
     DuplicateMarker,
     ExactKeyLinks,
     LshBuckets,
@@ -63,7 +66,7 @@ TITLES = {  # what progress bars say about each phase
     "dedup-buckets": "dedup: LSH buckets",
     "dedup-signatures": "dedup: candidate signatures",
     "dedup-verify": "dedup: verify buckets",
-    "dedup-clusters": "dedup: clusters",
+    **component_titles(),
     "write": "write shards + ledger",
     "finalize": "finalize (ledger check, manifest)",
     "document": "document (card, AI Act summary, report)",
@@ -129,9 +132,9 @@ def plan_phases(
             add("dedup-verify", [BucketVerifier(layout, near)], layout.partitions, "dedup-signatures")
             ends.append("dedup-verify")
         kinds = tuple(kind for kind, on in (("exact", exact), ("near", near is not None)) if on)
-        add("dedup-clusters", [DuplicateClusters(layout, kinds)], 1, *ends)
-        marker = [DuplicateMarker(str(layout.decisions))]
-        write_after = "dedup-clusters"
+        phases.extend(component_phases(layout, kinds, tuple(ends)))
+        marker = [DuplicateMarker(layout)]
+        write_after = DECISIONS_PHASE
 
     writers = [ParquetShardWriter(str(work / "parts"), config.outputs.parquet.shard_max_mb)]
     if config.outputs.webdataset:
@@ -146,7 +149,7 @@ def plan_phases(
     decisions = str(layout.decisions)
     tree = str(staged_tree(output))  # what becomes the output folder once the run has succeeded
     finalizer = RunFinalizer(tree, str(work), decisions, config_json, run_info, started_unix)
-    add("finalize", [finalizer], 1, "write")
+    add("finalize", [*([DecisionsIndex(layout)] if dedup else []), finalizer], 1, "write")
     add("document", [RunDocumenter(tree, str(work), config_json)], 1, "finalize")
     if config.validation.enabled:
         add("validate", [RunValidator(tree, str(work), config_json)], 1, "finalize")

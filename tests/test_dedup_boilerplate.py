@@ -16,6 +16,7 @@ import xxhash
 from datatrove.data import Document
 
 from connectors.reader import ORDER_TASK_SHIFT
+from pipelines.dedup.components import component_phases, read_decisions
 from pipelines.dedup.tasks import (
     BoilerplateFreeSignatures,
     BoilerplateLines,
@@ -23,7 +24,6 @@ from pipelines.dedup.tasks import (
     CandidateSignatures,
     DedupKeyWriter,
     DedupLayout,
-    DuplicateClusters,
     ExactKeyLinks,
     LshBuckets,
 )
@@ -209,8 +209,10 @@ def run_tasks(per_task: list[list[Document]], partitions: int, tmp: Path) -> dic
         CandidateSignatures(layout, str(layout.signed)).run(None, rank)
     for p in range(partitions):
         BucketVerifier(layout, NEAR).run(None, p)
-    DuplicateClusters(layout, ("exact", "near")).run(None, 0)
-    return representatives(pq.read_table(layout.decisions), [d.id for docs in per_task for d in docs])
+    for phase in component_phases(layout, ("exact", "near"), ()):
+        for rank in range(phase.tasks):
+            phase.pipeline[0].run(None, rank)
+    return representatives(read_decisions(layout), [d.id for docs in per_task for d in docs])
 
 
 @pytest.mark.parametrize(("tasks", "partitions"), [(1, 1), (3, 2), (4, 5)])

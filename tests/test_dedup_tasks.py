@@ -13,13 +13,13 @@ import xxhash
 from datatrove.data import Document
 
 from connectors.reader import ORDER_TASK_SHIFT
+from pipelines.dedup.components import component_phases, read_decisions
 from pipelines.dedup.partitions import hash_partition, read_partition, write_partitioned
 from pipelines.dedup.tasks import (
     BucketVerifier,
     CandidateSignatures,
     DedupKeyWriter,
     DedupLayout,
-    DuplicateClusters,
     DuplicateMarker,
     ExactKeyLinks,
     LshBuckets,
@@ -97,8 +97,10 @@ def run_tasks(
         for p in range(partitions):
             BucketVerifier(layout, near).run(None, p)
         kinds.append("near")
-    DuplicateClusters(layout, tuple(kinds)).run(None, 0)
-    return pq.read_table(layout.decisions)
+    for phase in component_phases(layout, tuple(kinds), ()):
+        for rank in range(phase.tasks):
+            phase.pipeline[0].run(None, rank)
+    return read_decisions(layout)
 
 
 def reference(docs: list[Document], exact=True, near=PARAMS) -> pa.Table:
@@ -142,7 +144,7 @@ def test_marker_marks_only_its_tasks_kept_documents(tmp_path: Path) -> None:
     layout = DedupLayout(tmp_path / "dedup", 2, 2)
     task1 = [d for d in docs if d.metadata[ORDER] >> ORDER_TASK_SHIFT == 1]
     task1[0].metadata[STATUS] = Status.FILTERED  # a filtered document is never made a duplicate
-    marked = list(DuplicateMarker(str(layout.decisions)).run(iter(task1), rank=1))
+    marked = list(DuplicateMarker(layout).run(iter(task1), rank=1))
     expected = {r["id"]: r for r in decisions.to_pylist() if r["task"] == 1}
     duplicates = {d.id: d for d in marked if d.metadata[STATUS] == Status.DUPLICATE}
     assert set(duplicates) == set(expected) - {task1[0].id}

@@ -12,12 +12,12 @@ import pytest
 from datatrove.data import Document
 from datatrove.pipeline.readers import ParquetReader
 
+from pipelines.dedup.components import component_phases, read_decisions
 from pipelines.dedup.tasks import (
     BucketVerifier,
     CandidateSignatures,
     DedupKeyWriter,
     DedupLayout,
-    DuplicateClusters,
     ExactKeyLinks,
     LshBuckets,
 )
@@ -95,13 +95,7 @@ def dedup_phases(documents: Path, layout: DedupLayout, staged: Path) -> list[Pha
             ("dedup-buckets",),
         ),
         Phase("dedup-verify", "verify", [BucketVerifier(layout, PARAMS)], p, ("dedup-signatures",)),
-        Phase(
-            "dedup-clusters",
-            "clusters",
-            [DuplicateClusters(layout, ("exact", "near"))],
-            1,
-            ("dedup-exact", "dedup-verify"),
-        ),
+        *component_phases(layout, ("exact", "near"), ("dedup-exact", "dedup-verify")),
     ]
 
 
@@ -116,18 +110,22 @@ def test_dedup_hand_over_goes_through_the_shuffle(tmp_path: Path) -> None:
     engine.run(phases, tmp_path / "logs")
 
     assert on_files.num_rows > 40
-    assert pq.read_table(layout.decisions).equals(on_files)
-    files = {p.relative_to(layout.root).parts[0] for p in layout.root.rglob("*.parquet")}
-    assert files == {"links", "decisions.parquet"}  # no keys, candidates or verify files: shuffled
+    assert read_decisions(layout).equals(on_files)
+    files = {p.relative_to(layout.root).parts[:2] for p in layout.root.rglob("*.parquet")}
+    # no keys, candidates, verify, component edges, members or residual files: shuffled
+    assert {f[0] for f in files} == {"links", "components", "decisions"}
+    assert {f[1] for f in files if f[0] == "components"} == {"nodes", "residual-roots.parquet"}
 
     # a relaunch with verify task 1 unfinished runs the producers of its rows again (signatures,
     # buckets, curate: shuffled rows outlive no pipeline run), so it gets its partition, not nothing
     (tmp_path / "logs" / "dedup-verify" / "completions" / "00001").unlink()
-    (layout.root / "decisions.parquet").unlink()
-    for completion in (tmp_path / "logs" / "dedup-clusters" / "completions").iterdir():
-        completion.unlink()
+    for phase in component_phases(layout, ("exact", "near"), ()):
+        for completion in (tmp_path / "logs" / phase.name / "completions").iterdir():
+            completion.unlink()
+    for decisions in (layout.root / "decisions").iterdir():
+        decisions.unlink()
     engine.run(phases, tmp_path / "logs")
-    assert pq.read_table(layout.decisions).equals(on_files)
+    assert read_decisions(layout).equals(on_files)
 
 
 def test_a_channel_needs_one_producer_before_one_receiver(tmp_path: Path) -> None:

@@ -20,13 +20,13 @@ and then, either way:
  fetch task r   ── CandidateSignatures ─► verify/r   the same rows with id and signature (staging r,
                                                      or signed/r)
  verify task p  ── BucketVerifier ─► links/near-p    verified links (leader clustering per bucket)
- cluster task   ── DuplicateClusters ► decisions     connected components → duplicate_of, reason
+ component tasks (:mod:`pipelines.dedup.components`): connected components of the links in
+                  rounds of P tasks ─► decisions/p (duplicate_of, reason; row groups by curate task)
  write task r   ── DuplicateMarker (marks the duplicates of curate task r)
 ```
 Partitioned hand-over (:mod:`pipelines.dedup.partitions`) means no task holds more than its share
 of the run's keys: a bucket task holds 1/P of the band rows, a fetch task one input unit's
-candidates. Only the cluster task sees the whole run, and then only its links (pairs of documents
-found to be duplicates), never the keys of the unique documents. The decision rule itself is
+candidates, a component task 1/P of the links' nodes and edges. The decision rule itself is
 :mod:`pipelines.stages.dedup`'s.
 
 Each partitioned hand-over is a channel (:data:`EXACT_KEYS`, :data:`LINES`, :data:`BOILERPLATE`,
@@ -72,13 +72,10 @@ from pipelines.stages.boilerplate import (
 )
 from pipelines.stages.dedup import (
     CONTENT_KEY_BYTES,
-    EXACT_REASON,
-    NEAR_REASON,
     Links,
     NearDedupParams,
     band_buckets,
     bucket_links,
-    cluster_links,
     concat_links,
     exact_links,
     fixed_width_column,
@@ -139,7 +136,6 @@ DECISIONS_SCHEMA = pa.schema(
         pa.field("reason", pa.string(), nullable=False),
     ]
 )
-DECISION_GROUP_ROWS = 1 << 16
 
 # The partitioned hand-overs between dedup steps (channels): partition p of a channel goes to task p
 EXACT_KEYS = "exact-keys"  # curate → exact tasks, by content key hash
@@ -189,9 +185,30 @@ class DedupLayout:
     def links(self, kind: str, partition: int) -> Path:
         return self.root / "links" / f"{kind}-{partition:05d}.parquet"
 
+    def component_nodes(self, partition: int) -> Path:
+        return self.root / "components" / "nodes" / f"{partition:05d}.parquet"
+
+    def component_edges(self, round_: int, partition: int) -> Path:
+        return self.root / "components" / f"edges-{round_}" / f"{partition:05d}.parquet"
+
+    def residual_edges(self, partition: int) -> Path:
+        return self.root / "components" / "residual" / f"{partition:05d}.parquet"
+
+    @property
+    def residual_roots(self) -> Path:
+        return self.root / "components" / "residual-roots.parquet"
+
+    def members(self, partition: int) -> Path:
+        return self.root / "components" / "members" / f"{partition:05d}.parquet"
+
+    def decisions_part(self, partition: int) -> Path:
+        """Decisions task ``partition``'s duplicates, one row group per input unit."""
+        return self.root / "decisions" / f"{partition:05d}.parquet"
+
     @property
     def decisions(self) -> Path:
-        return self.root / "decisions.parquet"
+        """The decisions files' Parquet summary (``_metadata``), written once they are all there."""
+        return self.root / "decisions" / "_metadata"
 
 
 def task_of(orders: np.ndarray) -> np.ndarray:
@@ -552,78 +569,21 @@ class BucketVerifier(_DedupTask):
         write_atomically(layout.links("near", rank), LINKS_SCHEMA, [_links_table((earlier, later), ids)])
 
 
-class DuplicateClusters(_DedupTask):
-    """The cluster task: connected components of every link → ``decisions`` (one row per duplicate)."""
-
-    name = "clusters"
-
-    def __init__(self, layout: DedupLayout, kinds: tuple[str, ...]):
-        super().__init__(layout)
-        self.kinds = kinds  # "exact" and/or "near": the link files the run has
-
-    def task(self, rank: int) -> None:
-        # Many small reads of link files: the default allocator (mimalloc) keeps what they freed,
-        # which made this one process grow by several KB per duplicate; the system allocator
-        # gives it back. (Local and Slurm engines give this one-task phase a process of its own.)
-        pa.set_memory_pool(pa.system_memory_pool())
-        links = {kind: self._links(kind) for kind in self.kinds}
-        no_links = concat_links([])
-        dup, rep, is_exact = cluster_links(links.get("exact", no_links), links.get("near", no_links))
-        del links
-        known, ids = self._ids(np.unique(np.concatenate([dup, rep])))
-        reasons = pa.DictionaryArray.from_arrays(
-            pa.array(is_exact.astype(np.int8)), pa.array([NEAR_REASON, EXACT_REASON])
-        )
-        decisions = pa.table(
-            [
-                pa.array(task_of(dup).astype(np.int32)),
-                ids.take(pa.array(np.searchsorted(known, dup))),
-                ids.take(pa.array(np.searchsorted(known, rep))),
-                reasons.cast(pa.string()),
-            ],
-            schema=DECISIONS_SCHEMA,
-        ).sort_by([("task", "ascending"), ("id", "ascending")])
-        self.stat_update("duplicates", value=decisions.num_rows)
-        groups = [
-            decisions.slice(s, DECISION_GROUP_ROWS) for s in range(0, decisions.num_rows, DECISION_GROUP_ROWS)
-        ]
-        write_atomically(self.layout.decisions, DECISIONS_SCHEMA, groups)
-
-    def _links(self, kind: str) -> Links:
-        """Every link of one kind, as orders only (what clustering needs: 16 bytes a link)."""
-        earlier, later = [], []
-        for p in range(self.layout.partitions):
-            table = pq.read_table(self.layout.links(kind, p), columns=["earlier", "later"])
-            earlier.append(table.column("earlier").to_numpy())
-            later.append(table.column("later").to_numpy())
-        return np.concatenate(earlier), np.concatenate(later)
-
-    def _ids(self, wanted: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-        """The ids of the ``wanted`` orders (sorted), read back from the link files one at a time."""
-        orders, ids = [np.empty(0, np.int64)], [pa.array([], pa.string())]
-        for kind in self.kinds:
-            for p in range(self.layout.partitions):
-                table = pq.read_table(self.layout.links(kind, p))
-                for side in ("earlier", "later"):
-                    side_orders = table.column(side).to_numpy()
-                    keep = np.flatnonzero(np.isin(side_orders, wanted))
-                    orders.append(side_orders[keep])
-                    ids.append(table.column(f"{side}_id").combine_chunks().take(pa.array(keep)))
-        return _ids_by_order(np.concatenate(orders), pa.concat_arrays(ids))
-
-
 class DuplicateMarker(PipelineStep):
-    """Write task ``r``: marks the documents of curate task ``r`` that the cluster task found duplicate."""
+    """Write task ``r``: marks the documents of curate task ``r`` that the decisions tasks found
+    duplicate (its row groups of every decisions file)."""
 
     type = "dedup"
     name = "duplicates"
 
-    def __init__(self, decisions_path: str):
+    def __init__(self, layout: DedupLayout):
         super().__init__()
-        self.decisions_path = decisions_path
+        self.layout = layout
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        table = pq.read_table(self.decisions_path, filters=[("task", "=", rank)])
+        layout = self.layout
+        paths = (layout.decisions_part(p) for p in range(layout.partitions))
+        table = read_partition(paths, rank, DECISIONS_SCHEMA)
         decisions = dict(
             zip(
                 table.column("id").to_pylist(),

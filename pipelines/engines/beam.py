@@ -14,9 +14,11 @@ one rank, with its logs, statistics and completion marker), so every engine writ
 The run-wide dedup's partitioned hand-overs go through Beam's shuffle, not files: exact keys
 (curate → dedup-exact), page lines (curate → dedup-lines), boilerplate lines (dedup-lines →
 dedup-sign), LSH band rows (curate, or dedup-sign with boilerplate → dedup-buckets), bucket
-candidates (dedup-buckets → dedup-signatures) and verify rows (dedup-signatures → dedup-verify).
-Each is a channel of
-:mod:`pipelines.dedup.tasks`: a producing task's steps send ``(partition, rows)`` (Arrow IPC,
+candidates (dedup-buckets → dedup-signatures), verify rows (dedup-signatures → dedup-verify),
+component edges (each dedup-components round → the next, the last → dedup-settle), component
+members (dedup-settle → dedup-decisions) and unsettled edges (dedup-settle → dedup-residual).
+Each is a channel of :mod:`pipelines.dedup.tasks` or :mod:`pipelines.dedup.components`:
+a producing task's steps send ``(partition, rows)`` (Arrow IPC,
 with the producer's rank) on a tagged output instead of writing their partitioned file; the
 receiving phase's ranks are flattened with them and grouped by partition, so task ``p`` gets
 partition ``p`` of every producer in producer order (the rows that
@@ -27,9 +29,10 @@ Everything else still goes through the run's output folder, so the runner's work
 that filesystem (a DirectRunner, a Flink or Spark cluster on a shared filesystem): the staged
 documents (written by curate, read by dedup-sign, dedup-signatures and write), the signatures
 without boilerplate (written by dedup-sign, read by dedup-signatures), the dedup links (read by
-dedup-clusters), the duplicate decisions (read by write), the shard parts, ledger parts and counts
-(read by finalize), and the task logs and completion markers. A relaunch skips completed tasks, as
-the other engines do, except that the producers of a hand-over run again while one of its
+dedup-components-0), the component nodes (read by dedup-settle and dedup-residual), the residual
+roots (read by dedup-decisions), the duplicate decisions (read by write), the shard parts, ledger
+parts and counts (read by finalize), and the task logs and completion markers. A relaunch skips
+completed tasks, as the other engines do, except that the producers of a hand-over run again while one of its
 consumers has tasks left: their rows exist only inside the pipeline run that made them.
 
 ``engine.beam.runner`` (``--beam-runner``) picks the runner; ``engine.beam.options``
