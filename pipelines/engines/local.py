@@ -84,10 +84,11 @@ class _DriverLifetime:
 
 
 _LIFETIME = _DriverLifetime()
-# pipelines.runner imports every step a task runs (and numpy, pyarrow, datatrove); pyarrow imports
-# pandas the first time it converts a NumPy array, which every phase's tasks do: preloaded, so that
-# the workers of each phase do not import it again
-WORKER_MODULES = ("pipelines.runner", "pandas")
+# pipelines.runner imports every step a task runs (and numpy, pyarrow, datatrove); a worker
+# unpickles its executor, this module's class, which imports datatrove's executors (loguru,
+# huggingface_hub, ...); pyarrow imports pandas the first time it converts a NumPy array, which
+# every phase's tasks do. All preloaded, so that the workers of each phase do not import them again.
+WORKER_MODULES = ("pipelines.runner", __name__, "pandas")
 
 
 class ProcessEnvironment:
