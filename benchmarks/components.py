@@ -27,6 +27,7 @@ import os
 import resource
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -176,13 +177,19 @@ def forked(jobs: list[Callable[[], object]], workers: int) -> list[tuple[float, 
             reap()
         reader, writer = os.pipe()
         pid = os.fork()
-        if pid == 0:
-            os.close(reader)
-            start = time.perf_counter()
-            work()
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            os.write(writer, f"{peak} {time.perf_counter() - start}".encode())
-            os._exit(0)
+        if pid == 0:  # the child never returns into the caller's code
+            code = 1
+            try:
+                os.close(reader)
+                start = time.perf_counter()
+                work()
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                os.write(writer, f"{peak} {time.perf_counter() - start}".encode())
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
         os.close(writer)
         running[pid] = (job, reader)
     while running:
@@ -206,7 +213,6 @@ def measure(duplicates: int, workers: int, tmp: Path) -> dict[str, object]:
     layout = DedupLayout(tmp / "dedup", units, min(units, MAX_PARTITIONS))
     with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:  # its memory stays there
         links = pool.submit(write_link_files, layout, duplicates).result()
-    warm_up(tmp / "warm-up")
     [(floor, _)] = forked([lambda: None], 1)
     [(one_rss, one_seconds)] = forked([partial(one_cluster_task, layout, tmp / "one.parquet")], 1)
     phases = []
@@ -244,24 +250,31 @@ def main() -> None:
     parser.add_argument("--duplicates", type=int, nargs="+", default=[30_000, 300_000, 1_000_000])
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    for duplicates in args.duplicates:
-        with tempfile.TemporaryDirectory() as tmp:
-            r = measure(duplicates, args.workers, Path(tmp))
-        largest = max(r["phases"], key=lambda phase: phase[1])
-        print(
-            f"{r['duplicates']:,} duplicates, {r['links']:,} links, P={r['partitions']}: "
-            f"one task {r['one'][0]:.0f} MB peak RSS, {r['one'][1]:.1f} s | component phases: "
-            f"largest task {largest[1]:.0f} MB ({largest[0]}), {r['seconds']:.1f} s with "
-            f"{args.workers} workers | empty task {r['floor']:.0f} MB"
-        )
-        print(
-            "  per phase (largest task MB, s): "
-            + ", ".join(f"{n} {m:.0f} {s:.1f}" for n, m, s in r["phases"])
-        )
-        print(
-            f"  edges handed on per round: {r['edges']}; unsettled edges left: {r['residual']:,} "
-            f"({r['residual_roots']:,} nodes resolved by the residual task)"
-        )
+    with tempfile.TemporaryDirectory() as tmp:
+        warm_up(Path(tmp))
+    for duplicates in args.duplicates:  # each size in a process of its own, forked from this small one
+        forked([partial(report, duplicates, args.workers)], 1)
+
+
+def report(duplicates: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        r = measure(duplicates, workers, Path(tmp))
+    largest = max(r["phases"], key=lambda phase: phase[1])
+    floor = r["floor"]
+    print(
+        f"{r['duplicates']:,} duplicates, {r['links']:,} links, P={r['partitions']}: one task "
+        f"{r['one'][0]:.0f} MB peak RSS (+{r['one'][0] - floor:.0f} over an empty task's {floor:.0f}), "
+        f"{r['one'][1]:.1f} s | component phases: largest task {largest[1]:.0f} MB "
+        f"(+{largest[1] - floor:.0f}, {largest[0]}), {r['seconds']:.1f} s with {workers} workers",
+        flush=True,
+    )
+    per_phase = ", ".join(f"{n} {m:.0f} {s:.1f}" for n, m, s in r["phases"])
+    print(f"  per phase (largest task MB, s): {per_phase}", flush=True)
+    print(
+        f"  edges handed on per round: {r['edges']}; unsettled edges left: {r['residual']:,} "
+        f"({r['residual_roots']:,} nodes resolved by the residual task)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -18,17 +18,18 @@ the edges it received (those at its nodes; in round 0 the links of its link part
 replaces each of their connected components by a star from the component's smallest node to each
 other node (:func:`star_contraction`). The stars of all tasks span every edge they were given, so
 the components never change, while each round lets a smallest node reach further (a node that
-sees two stars joins their centres; the centre sees its members' other stars). A task sends at
-most as many edges as it received.
+sees two stars joins their centres; the centre sees its members' other stars). A task's stars
+have at most as many edges as it received.
 
 After ``R`` rounds the settle task of partition ``p`` checks each of its nodes on the edges it
 holds: a *centre* (every neighbour larger) or a *leaf* (one neighbour, smaller). When every node
 passes, the edges are stars whose centres are their components' smallest nodes, and a node's
 representative is its centre. The nodes that fail and their edges (the residual) go to one task
 that runs union-find over them alone; its roots are the smallest nodes of the components that
-had not become stars (a leaf or centre that passed keeps a centre in the residual, whose root
-it takes). So the result is exact whatever ``R`` is; ``R`` (:data:`COMPONENT_ROUNDS`) only
-decides how small the residual is, and the residual task's statistics count it.
+had not become stars, and a leaf whose centre is in the residual takes the centre's root (the
+argument is in :func:`settle`). So the result is exact whatever ``R`` is; ``R``
+(:data:`COMPONENT_ROUNDS`) only decides how small the residual is, and the residual task's
+statistics count it.
 
 Then each decisions task gets the members of the centres in its partition (each node, settled or
 not, sends itself to its parent: its centre, or itself), resolves the centres through the
@@ -117,7 +118,14 @@ class Settled(NamedTuple):
 def settle(smaller: np.ndarray, larger: np.ndarray, owned: np.ndarray | None = None) -> Settled:
     """Checks the nodes at ``owned`` ends (a mask over ``smaller + larger``; all when None).
 
-    A node is settled as a centre (every neighbour larger) or a leaf (one neighbour, smaller).
+    A node is settled as a centre (every neighbour larger) or a leaf (one neighbour, smaller). If
+    every node is, each edge joins a leaf to a centre (its larger end has a smaller neighbour, so
+    it is a leaf; its smaller end has a larger one, so it is a centre): the edges are stars, each a
+    whole component with its smallest node in the middle. Otherwise the residual (the edges of
+    the unsettled nodes) holds the smallest node of every component it touches (a leaf is never
+    the smallest; a centre with only settled leaves is a whole star), and removing the leaves
+    disconnects nothing, so union-find over the residual alone finds those components' smallest
+    nodes.
     """
     ends = np.concatenate([smaller, larger])
     others = np.concatenate([larger, smaller])
