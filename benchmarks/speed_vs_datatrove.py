@@ -116,6 +116,7 @@ class MemorySampler(threading.Thread):
         self.interval = interval
         self.rss = 0.0
         self.pss = 0.0
+        self.own_cpu = 0.0  # this thread's CPU time, not the side's
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -123,6 +124,7 @@ class MemorySampler(threading.Thread):
             memory = [_memory_mb(pid) for pid in _descendants(os.getpid())]
             self.rss = max(self.rss, max((rss for rss, _ in memory), default=0.0))
             self.pss = max(self.pss, sum(pss for _, pss in memory))
+        self.own_cpu = time.thread_time()
 
     def stop(self) -> dict[str, float]:
         self._stop_event.set()
@@ -131,7 +133,7 @@ class MemorySampler(threading.Thread):
             "worker": self.rss,
             "all_pss": self.pss,
             "driver": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "cpu_s": cpu_seconds(),
+            "cpu_s": cpu_seconds() - self.own_cpu,
         }
 
 

@@ -144,6 +144,10 @@ class TaskError(RuntimeError):
 
 
 def _run_reporting(executor: LocalPipelineExecutor, report: Any) -> None:
+    # datatrove's executor starts a manager process even for one worker. Started the forkserver
+    # way, it would first need a fork server of this child's own (a new interpreter importing the
+    # project and its models again); this child runs no threads, so the manager is forked instead.
+    multiprocess.set_start_method("fork", force=True)
     try:
         executor.run()
     except BaseException as exc:
