@@ -2,7 +2,7 @@
 
     make bench                                            # creates .venv-bench, runs both with defaults
     .venv/bin/python benchmarks/speed_vs_datatrove.py [--docs 20000] [--workers 2] [--files 8]
-        [--reference-python .venv-bench/bin/python] [--skip-reference]
+        [--reference-python .venv-bench/bin/python] [--skip-reference] [--without-boilerplate]
 
 The reference needs datatrove's processing extras (fastText, spaCy, nltk, ...). Its ``fasttext``
 module (``fasttext-numpy2-wheel``) clashes with ``fasttext-predict`` in our ``.venv``, so it lives in
@@ -11,9 +11,11 @@ in the range our project pins, ``spacy`` for its word tokenizers, ``orjson`` for
 The script runs under ``.venv``: it builds the corpus, then times each side in a fresh child
 process (the reference under ``--reference-python``) so that peak memory is measured per side.
 
-Corpus: ``benchmarks/throughput.py``'s ``build_corpus`` (consecutive lines of one source of
-``../shared/data/lang`` joined into ~2.5 KB documents, de/hu/nl/en round-robin), JSONL.gz in
-``--files`` files. Each side reads it with ``--workers`` processes:
+Corpus: ``benchmarks/throughput.py``'s ``build_corpus``: web pages as extracted text, ~2.5 KB
+articles (de/hu/nl/en round-robin) whose sentences are made from ``../shared/data/lang``, each under
+a random selection of its site's chrome (32 sites; menu items, teaser headlines and footer lines
+are about a fifth of a page's lines), ~2.7 KB a page, JSONL.gz in ``--files`` files. Both sides
+read the same files, each with ``--workers`` processes:
 
 - reference (datatrove 0.10 blocks, FineWeb style, ``LocalPipelineExecutor``):
   1. ``JsonlReader`` -> ``LanguageFilter`` (fastText lid.176; the model is the ``lid.176.ftz``
@@ -28,60 +30,65 @@ Corpus: ``benchmarks/throughput.py``'s ``build_corpus`` (consecutive lines of on
   chained with it in step 4 without another full write; MinHash already removes exact copies, so
   the reference leaves them out (which only favours it).
 - ours: ``pipelines.runner.run_pipeline`` with normalize, language, quality, pii, exact_dedup,
-  near_dedup and Parquet output (plus the ledger and manifest), local engine.
+  near_dedup (comparing texts without their sites' boilerplate, the default; with
+  ``--without-boilerplate`` also timed with that off, in the same run) and Parquet output (plus the
+  ledger, manifest, dataset card and reports; the validation gate is off, as the reference has
+  none and ``validation_gate.py`` measures it), local engine.
 
-It prints wall time, documents/s, the ratio, and memory: the peak RSS of the largest process of
-each side (ours: a worker, which maps heliport's ~0.8 GB model shared with the other workers), the
-peak of all its processes' PSS together (shared pages counted once), and the driver's peak RSS.
-The machine is shared and noisy: compare the two lines of one run, not numbers from different
-days.
+It prints wall time, documents/s, CPU time (user + system of all of a side's processes, without
+the memory sampler's own), the ratios, and memory: the peak RSS of the largest process of each
+side (ours: a worker, which maps heliport's ~0.8 GB model shared with the other workers), the peak
+of all its processes' PSS together (shared pages counted once), and the driver's peak RSS. The
+machine is shared and noisy: compare the lines of one run, not numbers from different days. CPU
+time varies less with the host's load than wall time, but contention inflates it too.
 
-Measured 2026-11-21 on 2 shared cores (``--files 8``), ~2.6 KB documents; the last four pairs with
-this version, the others an hour earlier (before the gibberish rule of the quality stage, which
-costs ~3 %). The host's load changed the speed of both sides by up to 20 % between runs:
+Measured 2026-12-06 on 2 shared cores (``--files 8 --without-boilerplate``), 20,000 pages, with
+other jobs (test suites, other benchmarks) running; load average at the start of each run:
 
-===========  =========  ========  ======  ======  ========  =========  ======  ========
-documents    side       wall (s)  docs/s  kept    max RSS   all PSS    driver  speed-up
-===========  =========  ========  ======  ======  ========  =========  ======  ========
-20,000       datatrove  153.4     130     5,611   131 MB    257 MB     113 MB
-20,000       ours       11.0      1,824   19,995  1,096 MB  1,387 MB   218 MB  14.0x
-20,000       datatrove  149.1     134     5,611   131 MB    257 MB     114 MB
-20,000       ours       11.3      1,768   19,995  1,082 MB  1,371 MB   210 MB  13.2x
-40,000       ours       21.6      1,852   39,995  1,111 MB  1,469 MB   267 MB
-20,000       datatrove  159.3     126     5,611   131 MB    257 MB     113 MB
-20,000       ours       12.2      1,639   19,995  1,071 MB  1,366 MB   214 MB  13.1x
-20,000       datatrove  157.5     127     5,611   131 MB    257 MB     114 MB
-20,000       ours       13.6      1,474   19,995  1,063 MB  1,335 MB   218 MB  11.6x
-20,000       datatrove  164.7     121     5,611   131 MB    257 MB     113 MB
-20,000       ours       13.6      1,474   19,995  1,080 MB  1,345 MB   216 MB  12.1x
-20,000       datatrove  143.1     140     5,611   131 MB    257 MB     113 MB
-20,000       ours       13.2      1,515   19,995  1,087 MB  1,382 MB   204 MB  10.8x
-===========  =========  ========  ======  ======  ========  =========  ======  ========
+=====  ===================  ===================  ===================  =============  =============
+load   ours wall / CPU (s)  ours without         datatrove            ours /         without
+                            boilerplate          wall / CPU (s)       datatrove      boilerplate
+=====  ===================  ===================  ===================  =============  =============
+2.2    19.2 / 31.2          15.2 / 24.4          135.7 / 230.8        7.08x (7.40x)  8.93x (9.46x)
+1.6    19.8 / 32.1          16.8 / 26.6          140.2 / 236.6        7.10x (7.36x)  8.36x (8.89x)
+1.8    20.3 / 33.2          16.6 / 27.4          141.9 / 241.1        7.01x (7.27x)  8.53x (8.80x)
+1.7    19.8 / 32.9          15.8 / 25.7          136.9 / 226.9        6.91x (6.90x)  8.64x (8.83x)
+1.6    21.1 / 35.0          15.7 / 25.7          135.9 / 233.0        6.45x (6.66x)  8.64x (9.07x)
+=====  ===================  ===================  ===================  =============  =============
 
-Ours alone, minutes later: 11.0-12.3 s (1,630-1,820 documents/s); the version of an hour earlier,
-alternated with this one: 12.3-12.5 s against 11.9-12.3 s.
-The previous version of our side measured 1,055-1,105 documents/s (8.4-8.5x) on this corpus;
-what changed: one tokenizer for quality and near dedup (NumPy arrays, word hashes), MinHash on
-32-bit keys, exact bounds that settle most quality rules, a 300-character first look for the
-language, PII patterns tried only where a match can start, and worker processes that start with
-the project's modules and the language models already loaded (no per-worker imports or model
-loads). The reference keeps fewer documents: its language threshold (0.65) and English-only
-Gopher stop words filter much of the de/hu/nl text, which makes its later steps cheaper. Memory:
-our workers' peak does not grow with the corpus (20,000 and 40,000 documents above). (These rows
-were measured while the driver still clustered the run-wide dedup keys itself; since dedup runs as
-partitioned engine tasks, ``benchmarks/scale.py`` measures memory per process kind.)
+Ratios in wall time (CPU time in brackets). Kept: ours 19,988, datatrove 5,569. Memory: ours max
+RSS 1,077-1,095 MB, all PSS 1,316-1,384 MB, driver 136 MB; datatrove 131-132 MB, 256-257 MB, 133
+MB. Three earlier runs at load 2.9-4.4 (wall 34-57 s for ours) gave 7.14-7.31x. The last three
+rows have the fix for one-task phases (``pipelines/engines/local.py``), which the runs' noise hides
+at this size.
 
-2026-12-05, dedup as engine tasks against the version before it, ours only, alternated, 20,000
-documents, 2 workers: 10.63 / 10.25 s before, 10.85 / 10.31 s after: the same speed within the
-host's noise, so the ratio to datatrove above holds.
+The same script on the previous corpus (random draws of the language data's lines, every line
+recurring in hundreds of pages of one site), today's code, one run at load 0.5: ours 19.6 s, without
+boilerplate 15.4 s, datatrove 134.7 s: **6.9x** and 8.7x (CPU 7.3x), so the new corpus does not
+explain the ratio.
 
-Where our time goes, CPU per document in one process (the stages chained as in a run, 4,000 of
-these documents): quality 0.28 ms (tokenisation included; 0.32 before), language 0.12-0.13 ms (was
-~0.45; loading the models, ~0.7 s, happens once per run in the fork server), dedup signatures 0.09
-ms (was 0.39), PII 0.05 ms (was 0.17), normalisation 0.025 ms; reading, staging and writing
-Parquet and the ledger ~0.1 ms (``benchmarks/throughput.py``'s I/O floor: 25,000 documents/s in
-one process). Fixed costs of a run: ~0.7 s of imports, ~1.3 s for the fork server to load the
-modules and models, ~0.1 s per task.
+On 2026-11-21, on the previous corpus, ours took 11.0-13.6 s (1,474-1,824 documents/s) against
+datatrove's 143-165 s: **10.8-14.0x**. Today's ratio is below that range. What our side added
+since: boilerplate-free near dedup (measured: +20-30 % of the run at this size, two more phases,
+the page lines in curate and a second read and tokenisation of every text to sign it), the
+cluster phases (eight phases where there was one task, so that no process holds the run's links),
+and the other additions of the last days (checks before a run's outputs are switched in, per-run
+quality thresholds, validators from libraries for PII), not measured one by one. At 20,000 pages
+every phase's start-up counts: ~0.1 s for a phase of many tasks and ~0.05 s for a one-task phase
+with this day's fork-server fixes, 0.2 s and 0.4 s before them (every worker imported datatrove's
+executors and pandas again, and a one-task phase started a fork server of its own). The reference keeps
+fewer documents: its language threshold (0.65) and English-only Gopher stop words filter much of
+the de/hu/nl text, which makes its later steps cheaper.
+
+Where our time goes, CPU per document in one process (2026-12-06, 2,000 of these pages, the stages
+chained as in a run): quality 0.25-0.27 ms (tokenisation included), language 0.07-0.08 ms (loading
+the models, ~0.7 s, happens once per run in the fork server), PII 0.025 ms, normalisation 0.02 ms;
+near dedup's page lines 0.07 ms in curate, and in dedup-sign 0.19 ms a page (stripping the
+boilerplate lines, tokenising the rest, MinHash) where curate would spend 0.13 ms signing the whole
+text; reading, staging and writing Parquet and the ledger ~0.1 ms (``benchmarks/throughput.py``'s
+I/O floor). In a run of 2 workers the tasks spend about twice these figures per page (the two
+processes share the cores with each other and with the host's other jobs). Fixed costs of a run:
+~0.7 s of imports, ~1.3 s for the fork server to load the modules and models, 17 phases.
 """
 
 from __future__ import annotations
