@@ -50,6 +50,7 @@ PII_COUNTS = "pii_counts"  # {"email": 2, "phone": 1, ...}
 ORDER = "order"  # (task, sequence) position in input order; the dedup tie-break
 CONTENT_KEY = "content_key"  # 16-byte hash of the dedup-normalised text (exact dedup)
 MINHASH = "minhash"  # MinHash signature, little-endian uint32 values (near dedup)
+LINE_KEYS = "line_keys"  # per line of the text, its boilerplate key (uint64, little-endian)
 
 
 def document_id(source_uri: str, locator: str | int) -> str:

@@ -74,6 +74,7 @@ STAGED_SCHEMA = pa.schema(
         pa.field("content_type", pa.string()),
         pa.field("content_key", pa.binary()),
         pa.field("minhash", pa.binary()),
+        pa.field("line_keys", pa.binary()),
         pa.field("extra", pa.string()),  # JSON of any other metadata (e.g. HTTP headers)
     ]
 )

@@ -32,3 +32,20 @@ class EnvironmentProbe(PipelineStep):
 
         Path(self.folder, f"{rank}.env").write_text(os.environ.get("JAIF_PROBE", "<unset>"))
         return iter(())
+
+
+class DyingStep(PipelineStep):
+    """Task 1's process is killed (SIGKILL, as the kernel's out-of-memory killer does); the other
+    tasks wait a moment and complete."""
+
+    name = "dies"
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import os
+        import signal
+        import time
+
+        if rank == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.2)
+        return iter(())

@@ -96,3 +96,28 @@ def test_tasks_see_the_drivers_environment_of_the_phase_not_of_the_fork_server(
     engine.run([Phase("two", "two", [EnvironmentProbe(str(tmp_path))], tasks=2)], tmp_path / "logs")
     assert {(tmp_path / f"{rank}.env").read_text() for rank in range(2)} == {"second-secret"}
     assert "second-secret" not in (tmp_path / "logs" / "two" / "executor.json").read_text()
+
+
+def test_a_worker_killed_mid_task_fails_the_phase_instead_of_hanging(tmp_path: Path) -> None:
+    from pipelines.engines.base import PhaseFailed, completed_tasks
+    from tests.engine_steps import DyingStep
+
+    phase = Phase("dies", "dies", [DyingStep()], tasks=4)
+    with pytest.raises(PhaseFailed, match=r"the worker process running task 1 ended \(killed by SIGKILL\)"):
+        LocalEngine(workers=2).run([phase], tmp_path / "logs")
+    assert completed_tasks(tmp_path / "logs" / "dies") < 4
+
+
+def test_workers_serve_every_phase_of_a_run_and_end_with_it(tmp_path: Path) -> None:
+    phases = [Phase(name, name, [ProbeStep(str(tmp_path / name))], tasks=3) for name in ("one", "two")]
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    LocalEngine(workers=2).run(phases, tmp_path / "logs")
+    workers = {
+        name: {json.loads((tmp_path / name / f"{rank}.json").read_text())["worker"] for rank in range(3)}
+        for name in ("one", "two")
+    }
+    assert workers["one"] == workers["two"] and len(workers["one"]) <= 2
+    for pid in workers["one"]:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

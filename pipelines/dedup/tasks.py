@@ -67,8 +67,9 @@ from pipelines.stages.boilerplate import (
     boilerplate_lines,
     distinct_rows,
     flagged_lines,
-    page_lines,
+    page_rows,
     site_of,
+    text_lines,
 )
 from pipelines.stages.dedup import (
     CONTENT_KEY_BYTES,
@@ -80,7 +81,7 @@ from pipelines.stages.dedup import (
     exact_links,
     fixed_width_column,
 )
-from schemas.document import CONTENT_KEY, DUPLICATE_OF, MINHASH, ORDER, Status, is_kept, set_fate
+from schemas.document import CONTENT_KEY, DUPLICATE_OF, LINE_KEYS, MINHASH, ORDER, Status, is_kept, set_fate
 
 MAX_PARTITIONS = 256  # dedup partitions of a run: min(tasks, this)
 _SIGNATURE_BATCH = 8192  # documents whose band buckets a curate task computes at once
@@ -356,7 +357,9 @@ class DedupKeyWriter(_HandsOver, PipelineStep):
                 if bands is not None and meta.get(MINHASH) is not None:
                     bands.add(meta[MINHASH], meta[ORDER])
                 if self.lines:
-                    lines.append(page_lines(doc.text, site_of(meta)))
+                    forms, form_keys = text_lines(doc.text)
+                    lines.append(page_rows(forms, form_keys, site_of(meta)))
+                    meta[LINE_KEYS] = form_keys.tobytes()  # the sign task finds the page's lines by them
                     if len(lines) >= _SIGNATURE_BATCH:
                         lines = [distinct_rows(np.concatenate(lines))]
             yield doc
@@ -447,9 +450,11 @@ class BoilerplateFreeSignatures(_DedupTask):
         bands = _BandRows(self.near)
         signed: list[pa.Table] = []
         staged = pq.ParquetFile(staged_path(self.staging_dir, rank))
-        for batch in staged.iter_batches(batch_size=_TEXT_BATCH, columns=["order", "id", "text", "status"]):
+        columns = ["order", "id", "text", "status", "line_keys"]
+        for batch in staged.iter_batches(batch_size=_TEXT_BATCH, columns=columns):
             kept = batch.filter(pc.equal(batch.column("status"), str(Status.KEPT)))
-            signatures = signer.signatures(kept.column("text").to_pylist(), boilerplate)
+            texts, keys = kept.column("text").to_pylist(), kept.column("line_keys").to_pylist()
+            signatures = signer.signatures(texts, boilerplate, keys)
             for signature, order in zip(signatures, kept.column("order").to_pylist(), strict=True):
                 if signature is not None:
                     bands.add(signature, order)

@@ -1,15 +1,16 @@
-"""The local engine: datatrove's ``LocalPipelineExecutor`` with ``workers`` processes.
+"""The local engine: each phase's tasks on ``workers`` processes of this machine.
 
-Tasks never run in the driver: a phase with one worker (one task, or ``--workers 1``) runs its
-tasks one after another in a single child process, so the driver's memory does not depend on
-the data.
+Tasks never run in the driver, so the driver's memory does not depend on the data. The engine
+starts its worker processes once for all the phases it is given and hands each of them one task at
+a time (a task is datatrove's rank of the phase's executor: task log, statistics and completion
+marker as on every engine). A worker that dies while it runs a task (killed, out of memory) fails
+the phase with a clear error instead of leaving the run waiting for a result that cannot come.
 
-Worker processes are forked from a fork server (datatrove's default start method). Before the first
-pool of a process starts, the engine asks the fork server to import the project's modules
-(:data:`WORKER_MODULES`) and the ``preload_modules`` of the pipeline's steps (the language models),
-so that every worker starts with them instead of importing and loading them itself. (The fork
-server does not import the main script itself; a worker re-runs it, which is cheap once the
-modules it imports are there: without this, each worker of each phase spent ~0.7 s importing.)
+Workers are forked from a fork server. Before it starts, the engine asks it to import the
+project's modules (:data:`WORKER_MODULES`) and the ``preload_modules`` of the steps of every phase
+(the language models), so that every worker starts with them instead of importing and loading them
+itself. Workers end with the fork server, which ends with the driver: a driver killed with SIGKILL
+leaves no process behind.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ import functools
 import os
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import multiprocess
 from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.stats import PipelineStats
+from multiprocess.connection import wait
+from multiprocess.reduction import ForkingPickler
 
 from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order, completed_tasks
+from pipelines.engines.datatrove_compat import run_rank_in_process
 from schemas.config import EngineConfig
 
 ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
@@ -50,44 +54,29 @@ def _cache_loguru_library_dirs() -> None:
 _cache_loguru_library_dirs()
 
 
-class _DriverLifetime:
-    """Processes that datatrove forks from the driver while a phase runs (its rank-queue manager) are
-    killed by the kernel when the driver dies (Linux ``PR_SET_PDEATHSIG``), so a driver killed with
-    SIGKILL leaves nothing behind: the fork server and the pool workers end by themselves once the
-    driver is gone, a forked manager would wait forever."""
+class _ParentLifetime:
+    """A worker is killed by the kernel when its parent, the fork server, ends (Linux
+    ``PR_SET_PDEATHSIG``): the fork server ends when the driver does, so a worker in the middle of a
+    task does not go on writing into a run whose driver is gone."""
 
     _PR_SET_PDEATHSIG = 1
 
-    def __init__(self) -> None:
-        self.driver: int | None = None  # the pid of the driver while it runs a phase
-        self._prctl = None
-        if sys.platform == "linux":
-            import ctypes
-
-            self._prctl = ctypes.CDLL(None, use_errno=True).prctl
-            os.register_at_fork(after_in_child=self._after_fork)
-
-    def _after_fork(self) -> None:
-        if self.driver is None or self._prctl is None or os.getppid() != self.driver:
+    @classmethod
+    def bind(cls) -> None:
+        if sys.platform != "linux":
             return
-        self._prctl(self._PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != self.driver:  # the driver died before the request took effect
+        import ctypes
+
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(cls._PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent ended before the request took effect
             os._exit(1)
 
-    @contextlib.contextmanager
-    def phase(self) -> Iterator[None]:
-        self.driver = os.getpid()
-        try:
-            yield
-        finally:
-            self.driver = None
 
-
-_LIFETIME = _DriverLifetime()
 # pipelines.runner imports every step a task runs (and numpy, pyarrow, datatrove); a worker
 # unpickles its executor, this module's class, which imports datatrove's executors (loguru,
 # huggingface_hub, ...); pyarrow imports pandas the first time it converts a NumPy array, which
-# every phase's tasks do. All preloaded, so that the workers of each phase do not import them again.
+# every phase's tasks do. All preloaded, so that no worker imports them itself.
 WORKER_MODULES = ("pipelines.runner", __name__, "pandas")
 
 
@@ -115,16 +104,13 @@ class ProcessEnvironment:
 
 
 class _QuietExecutor(LocalPipelineExecutor):
-    """Task logs go to the phase's log folder; the console only gets errors (progress is ours).
-    Each task runs with the driver's environment of the phase's start."""
+    """A phase's tasks as datatrove ranks (task logs, statistics, completion markers in the phase's
+    log folder); the console only gets errors (progress is ours). Each task runs with the driver's
+    environment of the phase's start."""
 
-    start_method_default = "forkserver"
     environment: ProcessEnvironment | None = None
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        # Ctrl-C reaches the whole process group; the driver answers it by stopping the workers, so a
-        # worker ignores it instead of dying mid-task with a traceback of its own.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if self.environment is not None:
             self.environment.apply()
         return super()._run_for_rank(rank, local_rank + 1, node_rank)
@@ -143,38 +129,126 @@ class TaskError(RuntimeError):
         self.kind = kind
 
 
-def _run_reporting(executor: LocalPipelineExecutor, report: Any) -> None:
-    # datatrove's executor starts a manager process even for one worker. Started the forkserver
-    # way, it would first need a fork server of this child's own (a new interpreter importing the
-    # project and its models again); this child runs no threads, so the manager is forked instead.
-    multiprocess.set_start_method("fork", force=True)
-    try:
-        executor.run()
-    except BaseException as exc:
-        report.send((type(exc).__name__, str(exc)))
-        raise SystemExit(1) from None
-    report.send(None)
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
-def _run_in_child(context: Any, executor: LocalPipelineExecutor) -> None:
-    """Run a one-worker phase in a child process, so the driver never holds a task's data."""
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_run_reporting, args=(executor, send))
-    child.start()
-    send.close()
-    try:
-        failure = receive.recv()
-    except EOFError:
-        failure = ("ChildProcessError", "the task process died without a word")
-    except BaseException:  # interrupted: the child ignores Ctrl-C, so it is stopped here
-        child.terminate()
-        child.join()
-        raise
-    child.join()
-    if failure is None and child.exitcode != 0:
-        failure = ("ChildProcessError", f"the task process exited with code {child.exitcode}")
-    if failure is not None:
-        raise TaskError(*failure)
+def _serve(connection: Any) -> None:
+    """A worker: runs the tasks the driver sends, one at a time, and answers each with its
+    statistics or ``(exception name, message)``; ends at ``None`` or when the driver is gone."""
+    _ParentLifetime.bind()
+    # Ctrl-C reaches the whole process group; the driver answers it by stopping the workers, so a
+    # worker ignores it instead of dying mid-task with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            task = connection.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        payload, rank = task
+        try:
+            executor = ForkingPickler.loads(payload)  # a fresh copy of the steps for every task
+            answer: object = run_rank_in_process(executor, rank, save_executor=False)
+        except BaseException as exc:  # noqa: BLE001 - reported to the driver, which fails the phase
+            answer = (type(exc).__name__, str(exc))
+        try:
+            connection.send(answer)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class _Worker:
+    def __init__(self, context: Any) -> None:
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs,), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.rank: int | None = None  # the task it runs
+
+
+class WorkerSet:
+    """``count`` worker processes that run the tasks of one phase after another (module docstring)."""
+
+    def __init__(self, count: int, modules: Sequence[str]) -> None:
+        self.context = multiprocess.get_context("forkserver")
+        # only takes effect if this process has not started its fork server yet
+        self.context.set_forkserver_preload(["__main__", *modules])
+        self.count = count
+        self.workers: list[_Worker] = []
+
+    def run(self, executor: LocalPipelineExecutor, ranks: Sequence[int], done: Callable[[], None]) -> None:
+        """Run ``ranks`` of ``executor``, calling ``done`` after each; raises :class:`TaskError` for
+        the first task that fails (the other workers are stopped) or whose worker dies."""
+        payload = bytes(ForkingPickler.dumps(executor))
+        pending = list(reversed(ranks))
+        stats: list[PipelineStats] = []
+        # a worker that ended between phases (killed while idle) is replaced
+        for ended in [w for w in self.workers if not w.process.is_alive()]:
+            ended.connection.close()
+            self.workers.remove(ended)
+        while len(self.workers) < min(self.count, len(pending)):
+            self.workers.append(_Worker(self.context))
+        try:
+            for worker in self.workers:
+                if pending:
+                    worker.rank = pending.pop()
+                    worker.connection.send((payload, worker.rank))
+            while busy := [worker for worker in self.workers if worker.rank is not None]:
+                ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
+                for worker in busy:
+                    if worker.connection not in ready and worker.process.sentinel not in ready:
+                        continue
+                    try:
+                        answer = worker.connection.recv()
+                    except (EOFError, OSError):  # it ended without an answer
+                        worker.process.join()
+                        raise TaskError(
+                            "ChildProcessError",
+                            f"the worker process running task {worker.rank} ended"
+                            f" ({_describe_exit(worker.process.exitcode)})",
+                        ) from None
+                    if isinstance(answer, tuple):
+                        raise TaskError(*answer)
+                    stats.append(answer)
+                    worker.rank = pending.pop() if pending else None
+                    if worker.rank is not None:
+                        worker.connection.send((payload, worker.rank))
+                    done()
+        except BaseException:
+            self.stop()
+            raise
+        if stats:
+            with executor.logging_dir.open("stats.json", "w") as file:
+                sum(stats, start=PipelineStats()).save_to_disk(file)
+
+    def close(self) -> None:
+        """Let the workers end, once no task runs."""
+        for worker in self.workers:
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join()
+            worker.connection.close()
+        self.workers = []
+
+    def stop(self) -> None:
+        """End the workers now, tasks or not (a task failed, or the driver was interrupted)."""
+        for worker in self.workers:
+            worker.process.terminate()
+        for worker in self.workers:
+            worker.process.join()
+            worker.connection.close()
+        self.workers = []
 
 
 class LocalEngine:
@@ -187,49 +261,46 @@ class LocalEngine:
 
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
         check_order(phases)
-        for phase in phases:
-            report = (lambda done, total, name=phase.name: progress(name, done, total)) if progress else None
-            folder = logs / phase.name
-            try:
-                self.run_phase(phase, folder, report)
-            except Exception as exc:
-                kind = exc.kind if isinstance(exc, TaskError) else type(exc).__name__
-                message = f"{phase.name} phase failed: {kind}: {exc} (task logs in {folder})"
-                raise PhaseFailed(phase.name, message) from exc
+        modules = [*WORKER_MODULES, *(m for phase in phases for m in preload_modules(phase.pipeline))]
+        workers = WorkerSet(self.workers, list(dict.fromkeys(modules)))
+        try:
+            for phase in phases:
+                report = functools.partial(progress, phase.name) if progress else None
+                folder = logs / phase.name
+                try:
+                    self.run_phase(workers, phase, folder, report)
+                except Exception as exc:
+                    kind = exc.kind if isinstance(exc, TaskError) else type(exc).__name__
+                    message = f"{phase.name} phase failed: {kind}: {exc} (task logs in {folder})"
+                    raise PhaseFailed(phase.name, message) from exc
+        finally:
+            workers.close()
 
-    def run_phase(self, phase: Phase, logging_dir: Path, progress: ProgressCallback | None = None) -> None:
-        """Run one phase's tasks; raises whatever a task raised."""
-        pipeline, tasks = phase.pipeline, phase.tasks
-        modules = [*WORKER_MODULES, *preload_modules(pipeline)]
-        context = multiprocess.get_context(_QuietExecutor.start_method_default)
-        # only takes effect if this process has not started its fork server yet
-        context.set_forkserver_preload(["__main__", *modules])
+    def run_phase(
+        self, workers: WorkerSet, phase: Phase, logging_dir: Path, progress: ProgressCallback | None = None
+    ) -> None:
+        """Run one phase's tasks that have not completed before; raises what a task raised."""
         executor = _QuietExecutor(
-            pipeline=pipeline,
-            tasks=tasks,
-            workers=min(self.workers, tasks),
+            pipeline=phase.pipeline,
+            tasks=phase.tasks,
+            workers=min(self.workers, phase.tasks),
             logging_dir=str(logging_dir),
             skip_completed=True,  # a relaunch resumes: tasks completed before are not run again
-            start_method=_QuietExecutor.start_method_default,
         )
         executor.environment = ProcessEnvironment()
-        done = threading.Event()
+        ranks = executor.get_incomplete_ranks(range(phase.tasks))
+        completed = phase.tasks - len(ranks)
 
-        def report() -> None:
-            while not done.wait(0.2):
-                progress(completed_tasks(logging_dir), tasks)
+        def done() -> None:
+            nonlocal completed
+            completed += 1
+            if progress:
+                progress(completed, phase.tasks)
 
-        watcher = threading.Thread(target=report, daemon=True) if progress else None
-        if watcher:
-            watcher.start()
-        try:
-            with _LIFETIME.phase():
-                if executor.workers > 1:
-                    executor.run()  # the executor's pool of worker processes
-                else:
-                    _run_in_child(context, executor)  # datatrove would run the tasks in this process
-        finally:
-            done.set()
-            if watcher:
-                watcher.join()
-                progress(completed_tasks(logging_dir), tasks)
+        if progress:
+            progress(completed, phase.tasks)
+        if ranks:
+            executor.save_executor_as_json()
+            workers.run(executor, ranks, done)
+        if progress:
+            progress(completed_tasks(logging_dir), phase.tasks)

@@ -29,6 +29,7 @@ from schemas.document import (
     LANG,
     LANG_SCORE,
     LICENSE,
+    LINE_KEYS,
     MINHASH,
     ORDER,
     PII_COUNTS,
@@ -71,6 +72,7 @@ _COLUMNS = {
     "content_type": CONTENT_TYPE,
     "content_key": CONTENT_KEY,
     "minhash": MINHASH,
+    "line_keys": LINE_KEYS,
 }
 _STRUCTURED = set(_COLUMNS.values())
 

@@ -100,7 +100,11 @@ def normal_lines(folded: str) -> list[str]:
     line, i.e. every run of whitespace one space and none at either end. A text whose whitespace is
     already single spaces between other characters (what the normalize stage leaves) is split as it
     is, which saves the work per line."""
-    lines = folded.split("\n")
+    return _normal(folded.split("\n"), folded)
+
+
+def _normal(lines: list[str], folded: str) -> list[str]:
+    """:func:`normal_lines` of ``folded``, given its lines."""
     if _single_spaced(folded):
         return lines
     return [" ".join(line.split()) for line in lines]
@@ -127,14 +131,24 @@ def line_keys(lines: list[str]) -> np.ndarray:
     )
 
 
+def text_lines(text: str) -> tuple[list[str], np.ndarray]:
+    """Every line of ``text`` in the dedup normal form, and its key (:func:`line_keys`)."""
+    lines = normal_lines(folded_text(text))
+    return lines, line_keys(lines)
+
+
 def page_lines(text: str, site: str) -> np.ndarray:
     """One :data:`LINE_DTYPE` row per distinct line of ``text`` that has a word (with its site, words
     and the document's anchor); empty when no line has a word."""
-    lines = [line for line in normal_lines(folded_text(text)) if _HAS_WORD.search(line)]
-    keys = line_keys(lines)
+    return page_rows(*text_lines(text), site)
+
+
+def page_rows(lines: list[str], keys: np.ndarray, site: str) -> np.ndarray:
+    """:func:`page_lines` from the page's :func:`text_lines`."""
     distinct: dict[int, tuple[int, int]] = {}
     for key, line in zip(keys.tolist(), lines, strict=True):
-        distinct[key] = (len(line), line.count(" ") + 1)
+        if _HAS_WORD.search(line):
+            distinct[key] = (len(line), line.count(" ") + 1)
     rows = np.empty(len(distinct), dtype=LINE_DTYPE)
     if not distinct:
         return rows
@@ -210,14 +224,37 @@ class BoilerplateFreeSigner:
         self.params = params
         self.minhasher = MinHasher(near)
 
-    def signatures(self, texts: Sequence[str], boilerplate: np.ndarray) -> list[bytes | None]:
+    def signatures(
+        self, texts: Sequence[str], boilerplate: np.ndarray, keys: Sequence[bytes | None] | None = None
+    ) -> list[bytes | None]:
         """The signature of each text without the ``boilerplate`` lines (sorted uint64 keys); None
-        where fewer than ``min_words`` words are left."""
+        where fewer than ``min_words`` words are left. ``keys``: each text's line keys, as
+        :data:`~schemas.document.LINE_KEYS` holds them, where they were computed before."""
         hashes = []
-        for text in texts:
-            words = Words(strip_boilerplate(text, boilerplate))
-            hashes.append(words.hashes if words.count >= self.params.min_words else np.empty(0, np.uint64))
+        for text, known in zip(texts, keys or [None] * len(texts), strict=True):
+            line_keys = None if known is None else np.frombuffer(known, "<u8")
+            left = words_without_boilerplate(Words(text), boilerplate, line_keys)
+            hashes.append(left if left.size >= self.params.min_words else np.empty(0, np.uint64))
         return [None if s is None else s.tobytes() for s in self.minhasher.signatures(hashes)]
+
+
+def words_without_boilerplate(
+    words: Words, boilerplate: np.ndarray, keys: np.ndarray | None = None
+) -> np.ndarray:
+    """The word hashes of a text without its lines whose key is in ``boilerplate``: those of
+    ``Words(strip_boilerplate(text, boilerplate))``, as no word runs across a line break, taken from
+    the text's own words instead of tokenising the stripped text again. ``keys``: the key of every
+    line of the text (:func:`text_lines`), where they are known."""
+    if not boilerplate.size or not words.count:
+        return words.hashes
+    lines = words.lower.split("\n")  # the Words' folded text is :func:`folded_text`'s
+    if keys is None or keys.size != len(lines):
+        keys = line_keys(_normal(lines, words.lower))
+    dropped = flagged_lines(keys, boilerplate)
+    if not dropped.any():
+        return words.hashes
+    line_ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1)
+    return words.hashes[~dropped[np.searchsorted(line_ends, words.starts, side="right")]]
 
 
 def sign_without_boilerplate(
