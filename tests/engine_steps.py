@@ -49,3 +49,26 @@ class DyingStep(PipelineStep):
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(0.2)
         return iter(())
+
+
+KEPT: list[bytearray] = []
+
+
+class HoardingStep(PipelineStep):
+    """Each task keeps ``megabytes`` of memory after it ends (in a module global) and writes the id
+    of the process that ran it."""
+
+    name = "hoards"
+
+    def __init__(self, folder: str, megabytes: int) -> None:
+        super().__init__()
+        self.folder = folder
+        self.megabytes = megabytes
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import os
+        from pathlib import Path
+
+        KEPT.append(bytearray(os.urandom(1024)) * (self.megabytes * 1024))
+        Path(self.folder, f"{rank}.pid").write_text(str(os.getpid()))
+        return iter(())

@@ -121,3 +121,21 @@ def test_workers_serve_every_phase_of_a_run_and_end_with_it(tmp_path: Path) -> N
     for pid in workers["one"]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's /proc/self/smaps_rollup"
+)
+def test_a_worker_that_keeps_much_memory_after_a_task_is_replaced(tmp_path: Path) -> None:
+    from pipelines.engines.local import RETIRE_MB
+    from tests.engine_steps import HoardingStep
+
+    def workers(megabytes: int, name: str) -> list[str]:
+        (tmp_path / name).mkdir()
+        LocalEngine(workers=1).run(
+            [Phase(name, name, [HoardingStep(str(tmp_path / name), megabytes)], 3)], tmp_path
+        )
+        return [(tmp_path / name / f"{rank}.pid").read_text() for rank in range(3)]
+
+    assert len(set(workers(RETIRE_MB + 16, "large"))) == 3
+    assert len(set(workers(1, "small"))) == 1

@@ -129,6 +129,13 @@ class TaskError(RuntimeError):
         self.kind = kind
 
 
+_LIBC = None
+if sys.platform == "linux":
+    import ctypes
+
+    _LIBC = ctypes.CDLL(None)
+
+
 def _describe_exit(code: int | None) -> str:
     if code is not None and code < 0:
         try:
@@ -138,13 +145,39 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
+RETIRE_MB = 32  # a worker whose private memory grew by more than this over its tasks is replaced
+
+
+def _private_mb() -> float:
+    """This process's private memory (USS: pages it shares with no other process) in MB."""
+    try:
+        rows = Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]
+    except OSError:
+        return 0.0
+    fields = {name: value for name, _, value in (row.partition(":") for row in rows)}
+    return sum(int(fields.get(name, "0 kB").split()[0]) for name in ("Private_Clean", "Private_Dirty")) / 1024
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory a finished task freed back to the system (glibc's and Arrow's allocators keep
+    it for reuse otherwise)."""
+    import pyarrow
+
+    pyarrow.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
 def _serve(connection: Any) -> None:
-    """A worker: runs the tasks the driver sends, one at a time, and answers each with its
-    statistics or ``(exception name, message)``; ends at ``None`` or when the driver is gone."""
+    """A worker: runs the tasks the driver sends, one at a time, and answers each with
+    ``("done", statistics, retiring)`` or ``("failed", exception name, message)``; ends at ``None``,
+    when the driver is gone, or after a task that left it more than :data:`RETIRE_MB` larger than
+    it started (``retiring``), so that what one task kept does not weigh on the next ones."""
     _ParentLifetime.bind()
     # Ctrl-C reaches the whole process group; the driver answers it by stopping the workers, so a
     # worker ignores it instead of dying mid-task with a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    start = _private_mb()
     while True:
         try:
             task = connection.recv()
@@ -155,12 +188,18 @@ def _serve(connection: Any) -> None:
         payload, rank = task
         try:
             executor = ForkingPickler.loads(payload)  # a fresh copy of the steps for every task
-            answer: object = run_rank_in_process(executor, rank, save_executor=False)
+            stats = run_rank_in_process(executor, rank, save_executor=False)
+            del executor
+            _release_freed_memory()
+            retiring = _private_mb() - start > RETIRE_MB
+            answer: tuple[Any, ...] = ("done", stats, retiring)
         except BaseException as exc:  # noqa: BLE001 - reported to the driver, which fails the phase
-            answer = (type(exc).__name__, str(exc))
+            answer, retiring = ("failed", type(exc).__name__, str(exc)), True
         try:
             connection.send(answer)
         except (BrokenPipeError, OSError):
+            return
+        if retiring:
             return
 
 
@@ -172,9 +211,18 @@ class _Worker:
         theirs.close()
         self.rank: int | None = None  # the task it runs
 
+    def give(self, payload: bytes, rank: int) -> None:
+        self.rank = rank
+        self.connection.send((payload, rank))
+
+    def end(self) -> None:
+        self.process.join()
+        self.connection.close()
+
 
 class WorkerSet:
-    """``count`` worker processes that run the tasks of one phase after another (module docstring)."""
+    """Up to ``count`` worker processes that run the tasks of one phase after another (module
+    docstring); a worker is started when a task needs one."""
 
     def __init__(self, count: int, modules: Sequence[str]) -> None:
         self.context = multiprocess.get_context("forkserver")
@@ -189,44 +237,56 @@ class WorkerSet:
         payload = bytes(ForkingPickler.dumps(executor))
         pending = list(reversed(ranks))
         stats: list[PipelineStats] = []
-        # a worker that ended between phases (killed while idle) is replaced
-        for ended in [w for w in self.workers if not w.process.is_alive()]:
-            ended.connection.close()
+        for ended in [w for w in self.workers if not w.process.is_alive()]:  # killed while idle
+            ended.end()
             self.workers.remove(ended)
-        while len(self.workers) < min(self.count, len(pending)):
-            self.workers.append(_Worker(self.context))
         try:
+            while len(self.workers) < min(self.count, len(pending)):
+                self.workers.append(_Worker(self.context))
             for worker in self.workers:
                 if pending:
-                    worker.rank = pending.pop()
-                    worker.connection.send((payload, worker.rank))
+                    worker.give(payload, pending.pop())
             while busy := [worker for worker in self.workers if worker.rank is not None]:
                 ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
                 for worker in busy:
-                    if worker.connection not in ready and worker.process.sentinel not in ready:
-                        continue
-                    try:
-                        answer = worker.connection.recv()
-                    except (EOFError, OSError):  # it ended without an answer
-                        worker.process.join()
-                        raise TaskError(
-                            "ChildProcessError",
-                            f"the worker process running task {worker.rank} ended"
-                            f" ({_describe_exit(worker.process.exitcode)})",
-                        ) from None
-                    if isinstance(answer, tuple):
-                        raise TaskError(*answer)
-                    stats.append(answer)
-                    worker.rank = pending.pop() if pending else None
-                    if worker.rank is not None:
-                        worker.connection.send((payload, worker.rank))
-                    done()
+                    if worker.connection in ready or worker.process.sentinel in ready:
+                        stats.append(self._answer(worker))
+                        if pending:
+                            self._idle(worker).give(payload, pending.pop())
+                        done()
         except BaseException:
             self.stop()
             raise
         if stats:
             with executor.logging_dir.open("stats.json", "w") as file:
                 sum(stats, start=PipelineStats()).save_to_disk(file)
+
+    def _answer(self, worker: _Worker) -> PipelineStats:
+        """The statistics of the task ``worker`` has finished; a worker that retires after it ends."""
+        try:
+            answer = worker.connection.recv()
+        except (EOFError, OSError):  # it ended without an answer
+            worker.process.join()
+            raise TaskError(
+                "ChildProcessError",
+                f"the worker process running task {worker.rank} ended"
+                f" ({_describe_exit(worker.process.exitcode)})",
+            ) from None
+        worker.rank = None
+        if answer[0] == "failed":
+            raise TaskError(answer[1], answer[2])
+        _, stats, retiring = answer
+        if retiring:
+            worker.end()
+        return stats
+
+    def _idle(self, worker: _Worker) -> _Worker:
+        """``worker``, or a new worker in its place if it has retired."""
+        if worker.process.is_alive() or worker.process.exitcode is None:
+            return worker
+        fresh = _Worker(self.context)
+        self.workers[self.workers.index(worker)] = fresh
+        return fresh
 
     def close(self) -> None:
         """Let the workers end, once no task runs."""
@@ -237,8 +297,7 @@ class WorkerSet:
             worker.process.join(timeout=5)
             if worker.process.is_alive():
                 worker.process.terminate()
-                worker.process.join()
-            worker.connection.close()
+            worker.end()
         self.workers = []
 
     def stop(self) -> None:
@@ -246,8 +305,7 @@ class WorkerSet:
         for worker in self.workers:
             worker.process.terminate()
         for worker in self.workers:
-            worker.process.join()
-            worker.connection.close()
+            worker.end()
         self.workers = []
 
 
