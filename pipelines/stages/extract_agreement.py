@@ -41,8 +41,10 @@ def agreed(lines: list[str], other: str) -> list[bool]:
     """For every line, whether ``other`` holds it (see the module docstring).
 
     A line whose words all stand in a row in ``other`` has all its shingles there: it is confirmed
-    by one substring search in ``other``'s words (space-separated, so that only whole words match).
-    The shingles of ``other`` are collected only for the lines that are not."""
+    by a lookup of its words among ``other``'s lines, or by one substring search in ``other``'s words
+    (space-separated, so that only whole words match). The shingles of ``other`` are collected when
+    the first line is not confirmed that way; from then on the shingles of each line are counted
+    (cheaper than a search through a long text that fails)."""
     other_words = [_words(line) for line in other.split("\n")]
     other_lines = {" ".join(words) for words in other_words}
     flat = [word for words in other_words for word in words]
@@ -55,7 +57,7 @@ def agreed(lines: list[str], other: str) -> list[bool]:
         if len(words) < SHINGLE_WORDS:
             verdicts.append(bool(words) and joined in other_lines)
             continue
-        if joined in other_lines or f" {joined} " in other_text:
+        if joined in other_lines or (other_shingles is None and f" {joined} " in other_text):
             verdicts.append(True)
             continue
         if other_shingles is None:
