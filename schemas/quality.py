@@ -53,7 +53,7 @@ class QualityThresholds(BaseModel):
     gopher_stop_words: Words = 2  # fewer stop words of the language fail
     c4_javascript: Share = 0.1  # share of characters in lines mentioning javascript
     stop_word_ratio: Share = 0.0  # fewer stop words among the words of 3+ letters fail (0: off)
-    fineweb_line_punct: Share = 0.12  # fewer lines ending in terminal punctuation fail
+    fineweb_line_punct: Share = 0.12  # fewer lines ending in terminal punctuation (or of 200+ chars) fail
     fineweb_short_lines: Share = 0.67  # share of lines of at most 30 characters
     fineweb_char_dup: Share = 0.1  # share of (non-newline) characters in repeated lines (FineWeb-2's)
     fineweb_list_ratio: Ratio = 0.3  # newlines per word

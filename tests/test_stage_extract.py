@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import random
+import re
 import signal
 import threading
 import time
@@ -256,6 +258,56 @@ def test_agreement_matches_reflowed_lines_and_short_lines_only_whole() -> None:
     reflowed = ARTICLE_LINES[0].replace(", und", ",\nund") + "\nKontakt und Impressum"
     assert agreed(own, reflowed) == [True, False, False]
     assert agreed(own, reflowed + "\nKontakt") == [True, True, False]
+
+
+def _agreed_by_definition(lines: list[str], other: str) -> list[bool]:
+    """The module docstring's rule, shingle by shingle for every line."""
+    other_words = [re.findall(r"\w+", line) for line in other.split("\n")]
+    other_lines = {" ".join(words) for words in other_words}
+    flat = [word for words in other_words for word in words]
+    other_shingles = {tuple(flat[i : i + 4]) for i in range(len(flat) - 3)}
+    verdicts = []
+    for line in lines:
+        words = re.findall(r"\w+", line)
+        if len(words) < 4:
+            verdicts.append(bool(words) and " ".join(words) in other_lines)
+            continue
+        shingles = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
+        verdicts.append(sum(shingle in other_shingles for shingle in shingles) >= 0.5 * len(shingles))
+    return verdicts
+
+
+def test_agreement_follows_its_definition_on_random_texts() -> None:
+    """Lines cut from trafilatura's text (across its line breaks, word pieces, reordered) and lines
+    that are not in it: the fast paths (whole line, words in a row) decide as the shingles do."""
+    rng = random.Random(7)
+    vocabulary = [
+        "die",
+        "Brücke",
+        "wurde",
+        "saniert",
+        "und",
+        "es",
+        "dauerte",
+        "länger",
+        "a",
+        "b",
+        "Ü1",
+        "x_y",
+    ]
+    separators = [" ", " ", " ", ", ", ". ", "\n", " - ", "’", "\u00a0", "\t"]
+    for _ in range(3000):
+        other = "".join(rng.choice(vocabulary) + rng.choice(separators) for _ in range(rng.randint(0, 30)))
+        lines = []
+        for _ in range(rng.randint(1, 6)):
+            start = rng.randrange(len(other) + 1)
+            piece = other[start : start + rng.randint(0, 60)].replace("\n", " ")
+            if rng.random() < 0.3:
+                words = piece.split()
+                rng.shuffle(words)
+                piece = " ".join(words)
+            lines.append(piece)
+        assert agreed(lines, other) == _agreed_by_definition(lines, other), (lines, other)
 
 
 def test_stage_keeps_what_both_extractors_agree_on(monkeypatch) -> None:

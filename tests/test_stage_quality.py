@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.stages.quality import RULE_NAMES, QualityFilter, first_failing_rule
+from pipelines.stages.quality import (
+    PARAGRAPH_LINE_CHARS,
+    RULE_NAMES,
+    QualityFilter,
+    ends_with_terminal_punctuation,
+    first_failing_rule,
+)
 from schemas.document import LANG, REASON, STATUS, Status
+from schemas.quality import QualityThresholds
 from tests.conftest import make_doc, read_jsonl
 
 # Written for this test: an ordinary news-like article, one paragraph per line.
@@ -226,6 +233,65 @@ def test_curly_brackets_of_leftover_code() -> None:
 def test_lines_without_terminal_punctuation() -> None:
     headlines = [line.rstrip(".") for line in ARTICLE.split("\n")]
     assert_filtered("\n".join(headlines), "fineweb_line_punct")
+
+
+# Written for this test: the start of a club's statutes, headings and recitals; no line ends a sentence.
+STATUTES = [
+    "Satzung des Vereins für Heimatgeschichte und Denkmalpflege",
+    "Präambel",
+    "In dem Bewusstsein, dass die Geschichte unserer Stadt und ihrer Dörfer nur bewahrt werden kann, wenn "
+    "die Bürgerinnen und Bürger sie kennen, die alten Häuser, Wege und Urkunden pflegen und ihr Wissen an "
+    "die nächsten Generationen weitergeben,",
+    "in der Überzeugung, dass die Forschung über die Vergangenheit allen Menschen offenstehen soll, "
+    "unabhängig von ihrer Herkunft, ihrem Alter und ihrer Ausbildung, und dass die Ergebnisse dieser "
+    "Arbeit der Öffentlichkeit gehören,",
+    "in dem Wunsch, die Zusammenarbeit mit den Schulen, den Archiven, den Museen und den Kirchengemeinden "
+    "der Region zu stärken und neue Mitglieder für die gemeinsame Arbeit an der Geschichte des Ortes zu "
+    "gewinnen,",
+    "Artikel 1",
+    "Der Verein führt den Namen Verein für Heimatgeschichte und Denkmalpflege, er hat seinen Sitz in der "
+    "Stadt und ist in das Vereinsregister des Amtsgerichts eingetragen, und sein Geschäftsjahr ist das "
+    "Kalenderjahr,",
+    "Artikel 2",
+]
+
+
+def test_legal_text_of_headings_and_long_recitals_is_kept() -> None:
+    """Recitals ending in commas are running text: lines of 200+ characters count as punctuated, so the
+    statutes keep half their lines where none ends with terminal punctuation."""
+    assert not any(ends_with_terminal_punctuation(line) for line in STATUTES)
+    assert sum(len(line) >= PARAGRAPH_LINE_CHARS for line in STATUTES) == 4
+    assert fate("\n".join(STATUTES), "de") == (Status.KEPT, None)
+    assert fate("\n".join(STATUTES), None) == (Status.KEPT, None)
+    # The share stays the run's threshold: above the statutes' half of their lines, they fail.
+    strict = QualityFilter({"default": QualityThresholds(fineweb_line_punct=0.6)})
+    [doc] = list(strict.run(iter([make_doc("\n".join(STATUTES), lang="de")])))
+    assert doc.metadata[REASON] == "quality:fineweb_line_punct"
+
+
+def test_list_page_of_unpunctuated_lines_is_dropped_despite_a_long_line() -> None:
+    """A shop's list page: items without punctuation, some long; one line over 200 characters is
+    one line in fourteen, under the 12 % the rule asks for."""
+    items = [
+        "Garden chairs made of solid oak with cushions in the colour of your choice",
+        "Folding table for the balcony with a top of glass and legs of steel",
+        "Parasol with a crank and a stand that holds it in strong wind",
+        "Lounge set of four pieces for the terrace and the winter garden",
+        "Hammock of cotton with a frame of larch wood and a cover against the rain",
+        "Flower boxes in three sizes for windows and railings",
+        "Solar lights for paths and beds that switch on at dusk",
+        "Barbecue grill with a lid and a thermometer for charcoal or gas",
+        "Fire bowl of cast iron for cool evenings in the garden",
+        "Rain barrel with a tap and a lid that keeps the leaves out",
+        "Garden hose of thirty metres with a reel and a spray gun",
+        "Wheelbarrow with an air tyre and a tub of galvanised steel",
+        "Tool shed of wood with a floor and a lock for the door",
+        "Free delivery to your door for every order over fifty euros and returns at no cost within "
+        "thirty days of purchase for all the furniture and the tools of our garden range in every one of "
+        "our shops in the country",
+    ]
+    assert len(items[-1]) >= PARAGRAPH_LINE_CHARS
+    assert_filtered("\n".join(items), "fineweb_line_punct")
 
 
 def test_mostly_short_lines() -> None:

@@ -194,9 +194,11 @@ def prune_page(html: str) -> tuple[str, int]:
     return tree.html or "", len(" ".join(text.split()))
 
 
-def _trafilatura(tree: HtmlElement, url: str | None, fast: bool) -> str:
+def _trafilatura(page: HtmlElement | str, url: str | None, fast: bool) -> str:
+    """trafilatura's text of a parsed page (which it copies, so that the tree stays intact for a
+    second pass) or of HTML (which it parses itself, as :func:`trafilatura.utils.load_html` does)."""
     text = trafilatura.extract(
-        tree,  # trafilatura works on a copy: the tree stays intact for a second pass
+        page,
         url=url,
         fast=fast,
         include_comments=False,
@@ -398,9 +400,11 @@ def own_main_text(html: str) -> str:
 
 
 def trafilatura_region_text(region: str, url: str | None = None) -> str:
-    """trafilatura ``fast=True`` on the own extractor's region (the second opinion, see "Settings")."""
-    tree = load_html(f"<html><body>{region}</body></html>")
-    return _trafilatura(tree, url, fast=True) if tree is not None else ""
+    """trafilatura ``fast=True`` on the own extractor's region (the second opinion, see "Settings").
+
+    The region goes to trafilatura as HTML: it parses it once and reads that tree (a tree handed to
+    it would be copied first)."""
+    return _trafilatura(f"<html><body>{region}</body></html>", url, fast=True)
 
 
 def extract_main_text(html: str, url: str | None = None) -> str:

@@ -38,16 +38,30 @@ def _shingles(words: list[str]) -> Iterable[tuple[str, ...]]:
 
 
 def agreed(lines: list[str], other: str) -> list[bool]:
-    """For every line, whether ``other`` holds it (see the module docstring)."""
+    """For every line, whether ``other`` holds it (see the module docstring).
+
+    A line whose words all stand in a row in ``other`` has all its shingles there: it is confirmed
+    by a lookup of its words among ``other``'s lines, or by one substring search in ``other``'s words
+    (space-separated, so that only whole words match). The shingles of ``other`` are collected when
+    the first line is not confirmed that way; from then on the shingles of each line are counted
+    (cheaper than a search through a long text that fails)."""
     other_words = [_words(line) for line in other.split("\n")]
     other_lines = {" ".join(words) for words in other_words}
-    other_shingles = set(_shingles([word for words in other_words for word in words]))
+    flat = [word for words in other_words for word in words]
+    other_text = f" {' '.join(flat)} "
+    other_shingles: set[tuple[str, ...]] | None = None
     verdicts = []
     for line in lines:
         words = _words(line)
+        joined = " ".join(words)
         if len(words) < SHINGLE_WORDS:
-            verdicts.append(bool(words) and " ".join(words) in other_lines)
+            verdicts.append(bool(words) and joined in other_lines)
             continue
+        if joined in other_lines or (other_shingles is None and f" {joined} " in other_text):
+            verdicts.append(True)
+            continue
+        if other_shingles is None:
+            other_shingles = set(_shingles(flat))
         shingles = list(_shingles(words))
         found = sum(shingle in other_shingles for shingle in shingles)
         verdicts.append(found >= AGREED_SHINGLE_SHARE * len(shingles))
