@@ -123,19 +123,18 @@ def test_workers_serve_every_phase_of_a_run_and_end_with_it(tmp_path: Path) -> N
             os.kill(pid, 0)
 
 
-@pytest.mark.skipif(
-    not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's /proc/self/smaps_rollup"
-)
-def test_a_worker_that_keeps_much_memory_after_a_task_is_replaced(tmp_path: Path) -> None:
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's smaps_rollup")
+def test_a_worker_left_large_by_a_phase_is_replaced_before_the_next(tmp_path: Path) -> None:
     from pipelines.engines.local import RETIRE_MB
     from tests.engine_steps import HoardingStep
 
-    def workers(megabytes: int, name: str) -> list[str]:
+    sizes = {"large": RETIRE_MB + 16, "small": 1, "again": 1}
+    for name in sizes:
         (tmp_path / name).mkdir()
-        LocalEngine(workers=1).run(
-            [Phase(name, name, [HoardingStep(str(tmp_path / name), megabytes)], 3)], tmp_path
-        )
-        return [(tmp_path / name / f"{rank}.pid").read_text() for rank in range(3)]
-
-    assert len(set(workers(RETIRE_MB + 16, "large"))) == 3
-    assert len(set(workers(1, "small"))) == 1
+    phases = [
+        Phase(name, name, [HoardingStep(str(tmp_path / name), mb)], tasks=2) for name, mb in sizes.items()
+    ]
+    LocalEngine(workers=1).run(phases, tmp_path / "logs")
+    workers = {name: {(tmp_path / name / f"{rank}.pid").read_text() for rank in range(2)} for name in sizes}
+    assert all(len(pids) == 1 for pids in workers.values())  # a phase's tasks share their worker
+    assert workers["large"] != workers["small"] == workers["again"]

@@ -129,13 +129,6 @@ class TaskError(RuntimeError):
         self.kind = kind
 
 
-_LIBC = None
-if sys.platform == "linux":
-    import ctypes
-
-    _LIBC = ctypes.CDLL(None)
-
-
 def _describe_exit(code: int | None) -> str:
     if code is not None and code < 0:
         try:
@@ -145,39 +138,28 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-RETIRE_MB = 32  # a worker whose private memory grew by more than this over its tasks is replaced
+RETIRE_MB = 64  # a worker holding more private memory than this after a phase is replaced
 
 
-def _private_mb() -> float:
-    """This process's private memory (USS: pages it shares with no other process) in MB."""
+def private_mb(pid: int) -> float:
+    """The private memory (USS: pages it shares with no other process) of process ``pid`` in MB; 0
+    when it cannot be read (no Linux ``smaps_rollup``, or the process has ended)."""
     try:
-        rows = Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]
+        rows = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
     except OSError:
         return 0.0
     fields = {name: value for name, _, value in (row.partition(":") for row in rows)}
     return sum(int(fields.get(name, "0 kB").split()[0]) for name in ("Private_Clean", "Private_Dirty")) / 1024
 
 
-def _release_freed_memory() -> None:
-    """Hand the memory a finished task freed back to the system (glibc's and Arrow's allocators keep
-    it for reuse otherwise)."""
-    import pyarrow
-
-    pyarrow.default_memory_pool().release_unused()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
 def _serve(connection: Any) -> None:
     """A worker: runs the tasks the driver sends, one at a time, and answers each with
-    ``("done", statistics, retiring)`` or ``("failed", exception name, message)``; ends at ``None``,
-    when the driver is gone, or after a task that left it more than :data:`RETIRE_MB` larger than
-    it started (``retiring``), so that what one task kept does not weigh on the next ones."""
+    ``("done", statistics)`` or ``("failed", exception name, message)``; ends at ``None`` or when
+    the driver is gone."""
     _ParentLifetime.bind()
     # Ctrl-C reaches the whole process group; the driver answers it by stopping the workers, so a
     # worker ignores it instead of dying mid-task with a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    start = _private_mb()
     while True:
         try:
             task = connection.recv()
@@ -188,18 +170,12 @@ def _serve(connection: Any) -> None:
         payload, rank = task
         try:
             executor = ForkingPickler.loads(payload)  # a fresh copy of the steps for every task
-            stats = run_rank_in_process(executor, rank, save_executor=False)
-            del executor
-            _release_freed_memory()
-            retiring = _private_mb() - start > RETIRE_MB
-            answer: tuple[Any, ...] = ("done", stats, retiring)
+            answer: tuple[Any, ...] = ("done", run_rank_in_process(executor, rank, save_executor=False))
         except BaseException as exc:  # noqa: BLE001 - reported to the driver, which fails the phase
-            answer, retiring = ("failed", type(exc).__name__, str(exc)), True
+            answer = ("failed", type(exc).__name__, str(exc))
         try:
             connection.send(answer)
         except (BrokenPipeError, OSError):
-            return
-        if retiring:
             return
 
 
@@ -252,7 +228,7 @@ class WorkerSet:
                     if worker.connection in ready or worker.process.sentinel in ready:
                         stats.append(self._answer(worker))
                         if pending:
-                            self._idle(worker).give(payload, pending.pop())
+                            worker.give(payload, pending.pop())
                         done()
         except BaseException:
             self.stop()
@@ -262,7 +238,7 @@ class WorkerSet:
                 sum(stats, start=PipelineStats()).save_to_disk(file)
 
     def _answer(self, worker: _Worker) -> PipelineStats:
-        """The statistics of the task ``worker`` has finished; a worker that retires after it ends."""
+        """The statistics of the task ``worker`` has finished."""
         try:
             answer = worker.connection.recv()
         except (EOFError, OSError):  # it ended without an answer
@@ -275,18 +251,19 @@ class WorkerSet:
         worker.rank = None
         if answer[0] == "failed":
             raise TaskError(answer[1], answer[2])
-        _, stats, retiring = answer
-        if retiring:
-            worker.end()
-        return stats
+        return answer[1]
 
-    def _idle(self, worker: _Worker) -> _Worker:
-        """``worker``, or a new worker in its place if it has retired."""
-        if worker.process.is_alive() or worker.process.exitcode is None:
-            return worker
-        fresh = _Worker(self.context)
-        self.workers[self.workers.index(worker)] = fresh
-        return fresh
+    def retire_large(self) -> None:
+        """Replace (end now, start when needed) the workers holding more than :data:`RETIRE_MB` of
+        private memory: between phases, so that what one phase's tasks kept (caches, a grown heap)
+        does not weigh on the next phase, while a phase's tasks share their workers' warm state."""
+        large = [w for w in self.workers if private_mb(w.process.pid) > RETIRE_MB]
+        for worker in large:
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)
+        for worker in large:
+            worker.end()
+            self.workers.remove(worker)
 
     def close(self) -> None:
         """Let the workers end, once no task runs."""
@@ -327,6 +304,7 @@ class LocalEngine:
                 folder = logs / phase.name
                 try:
                     self.run_phase(workers, phase, folder, report)
+                    workers.retire_large()
                 except Exception as exc:
                     kind = exc.kind if isinstance(exc, TaskError) else type(exc).__name__
                     message = f"{phase.name} phase failed: {kind}: {exc} (task logs in {folder})"
