@@ -42,53 +42,44 @@ of all its processes' PSS together (shared pages counted once), and the driver's
 machine is shared and noisy: compare the lines of one run, not numbers from different days. CPU
 time varies less with the host's load than wall time, but contention inflates it too.
 
-Measured 2026-12-06 on 2 shared cores (``--files 8 --without-boilerplate``), 20,000 pages, with
-other jobs (test suites, other benchmarks) running; load average at the start of each run:
+Measured 2026-12-06 on 2 shared cores (``--files 8 --without-boilerplate``), 20,000 pages, after
+the local engine started its workers once per run (a phase of small tasks went from ~0.1 s to a
+few ms) and near dedup's sign phase stopped tokenising the stripped text again; the host otherwise
+idle, load average 1.0-1.7 at the start:
 
-=====  ===================  ===================  ===================  =============  =============
-load   ours wall / CPU (s)  ours without         datatrove            ours /         without
-                            boilerplate          wall / CPU (s)       datatrove      boilerplate
-=====  ===================  ===================  ===================  =============  =============
-2.2    19.2 / 31.2          15.2 / 24.4          135.7 / 230.8        7.08x (7.40x)  8.93x (9.46x)
-1.6    19.8 / 32.1          16.8 / 26.6          140.2 / 236.6        7.10x (7.36x)  8.36x (8.89x)
-1.8    20.3 / 33.2          16.6 / 27.4          141.9 / 241.1        7.01x (7.27x)  8.53x (8.80x)
-1.7    19.8 / 32.9          15.8 / 25.7          136.9 / 226.9        6.91x (6.90x)  8.64x (8.83x)
-1.6    21.1 / 35.0          15.7 / 25.7          135.9 / 233.0        6.45x (6.66x)  8.64x (9.07x)
-=====  ===================  ===================  ===================  =============  =============
+=======================  ===================  ===================  =============  =============
+ours wall / CPU (s)      ours without         datatrove            ours /         without
+                         boilerplate          wall / CPU (s)       datatrove      boilerplate
+=======================  ===================  ===================  =============  =============
+13.2 / 23.0              11.2 / 19.2          115.0 / 197.5        8.69x (8.58x)  10.30x (10.29x)
+13.3 / 23.0              11.0 / 18.3          116.7 / 197.7        8.76x (8.60x)  10.66x (10.80x)
+=======================  ===================  ===================  =============  =============
 
 Ratios in wall time (CPU time in brackets). Kept: ours 19,988, datatrove 5,569. Memory: ours max
-RSS 1,077-1,095 MB, all PSS 1,316-1,384 MB, driver 136 MB; datatrove 131-132 MB, 256-257 MB, 133
-MB. Three earlier runs at load 2.9-4.4 (wall 34-57 s for ours) gave 7.14-7.31x. The last three
-rows have the fix for one-task phases (``pipelines/engines/local.py``), which the runs' noise hides
-at this size.
+RSS 1,108-1,140 MB, all PSS 1,355-1,394 MB, driver 136 MB; datatrove 131 MB, 257 MB, 133 MB.
 
-The same script on the previous corpus (random draws of the language data's lines, every line
-recurring in hundreds of pages of one site), today's code, one run at load 0.5: ours 19.6 s, without
-boilerplate 15.4 s, datatrove 134.7 s: **6.9x** and 8.7x (CPU 7.3x), so the new corpus does not
-explain the ratio.
-
-On 2026-11-21, on the previous corpus, ours took 11.0-13.6 s (1,474-1,824 documents/s) against
-datatrove's 143-165 s: **10.8-14.0x**. Today's ratio is below that range. What our side added
-since: boilerplate-free near dedup (measured: +20-30 % of the run at this size, two more phases,
-the page lines in curate and a second read and tokenisation of every text to sign it), the
-cluster phases (eight phases where there was one task, so that no process holds the run's links),
-and the other additions of the last days (checks before a run's outputs are switched in, per-run
-quality thresholds, validators from libraries for PII), not measured one by one. At 20,000 pages
-every phase's start-up counts: ~0.1 s for a phase of many tasks and ~0.05 s for a one-task phase
-with this day's fork-server fixes, 0.2 s and 0.4 s before them (every worker imported datatrove's
-executors and pandas again, and a one-task phase started a fork server of its own). The reference keeps
-fewer documents: its language threshold (0.65) and English-only Gopher stop words filter much of
-the de/hu/nl text, which makes its later steps cheaper.
+The same morning, before those two changes and with other test runs going on (load 1.6-2.2), five
+runs measured ours 19.2-21.1 s (without boilerplate 15.2-16.8 s) against datatrove's 135.7-141.9
+s: 6.45-7.10x (8.36-8.93x). On 2026-11-21, on the previous corpus (random draws of the language
+data's lines), ours took 11.0-13.6 s against datatrove's 143-165 s: 10.8-14.0x. Without
+boilerplate, our side now takes the time it took then (10.95-11.16 s); datatrove's side takes
+115-117 s on a quiet host where it took 143-165 s then, which moves the ratio as much as our side
+does. Boilerplate-free near dedup, the default since 2026-12-06, costs 2.1-2.4 s more at this size
+(+19-22 %): the page lines in curate, the dedup-lines phase, and a sign phase that reads every text
+again and tokenises it, where whole-text signing reuses the quality stage's tokens in curate. The
+reference keeps fewer documents: its language threshold (0.65) and English-only Gopher stop words
+filter much of the de/hu/nl text, which makes its later steps cheaper.
 
 Where our time goes, CPU per document in one process (2026-12-06, 2,000 of these pages, the stages
-chained as in a run): quality 0.25-0.27 ms (tokenisation included), language 0.07-0.08 ms (loading
+chained as in a run): quality 0.25-0.29 ms (tokenisation included), language 0.07-0.09 ms (loading
 the models, ~0.7 s, happens once per run in the fork server), PII 0.025 ms, normalisation 0.02 ms;
-near dedup's page lines 0.07 ms in curate, and in dedup-sign 0.19 ms a page (stripping the
-boilerplate lines, tokenising the rest, MinHash) where curate would spend 0.13 ms signing the whole
-text; reading, staging and writing Parquet and the ledger ~0.1 ms (``benchmarks/throughput.py``'s
-I/O floor). In a run of 2 workers the tasks spend about twice these figures per page (the two
-processes share the cores with each other and with the host's other jobs). Fixed costs of a run:
-~0.7 s of imports, ~1.3 s for the fork server to load the modules and models, 17 phases.
+near dedup's page lines (and their keys, staged for the sign phase) 0.06 ms in curate, and in
+dedup-sign ~0.14 ms a page (tokenising the text, dropping the words of its boilerplate lines,
+MinHash) where curate would spend 0.13 ms signing the whole text; reading, staging and writing
+Parquet and the ledger ~0.1 ms (``benchmarks/throughput.py``'s I/O floor). In a run of 2 workers
+the tasks spend about twice these figures per page (the two processes share the cores with each
+other and with the host's other jobs). Fixed costs of a run: ~0.7 s of imports, ~1.3 s for the
+fork server to load the modules and models, and a few ms for each of the 17 phases.
 """
 
 from __future__ import annotations
