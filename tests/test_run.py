@@ -317,10 +317,11 @@ def test_killing_the_driver_alone_leaves_no_process_behind(tmp_path):
 
 
 def test_interrupted_run_stops_in_one_line_and_resumes(sample_runs, tmp_path):
-    """Ctrl-C (SIGINT to the run's process group) once curate is done: one line, exit 130, no process
-    left behind; the same command then finishes with the bytes of an uninterrupted run."""
+    """Ctrl-C (SIGINT to the run's process group) once the first curate task is done (one worker, so
+    the other tasks and phases are still to run): one line, exit 130, no process left behind; the
+    same command then finishes with the bytes of an uninterrupted run."""
     out = tmp_path / "out"
-    process = _run_until(out, "curate", 3)
+    process = _run_until(out, "curate", 1, "--workers", "1")
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
