@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -183,8 +184,18 @@ def strict_failure(result: RunResult, top: int = 3) -> str | None:
 INTERRUPTED = "error: interrupted; the same command resumes the run (tasks that completed are kept)"
 
 
+def _answer_interrupts() -> None:
+    """Ctrl-C reaches this process whatever its parent left behind: a parent that ignored SIGINT
+    (a job started in the background by a script) or blocked it passes that on, and Python then
+    raises no KeyboardInterrupt, so the run would go on to the end."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The CLI; Ctrl-C stops the run with one line (exit 130), leaving it resumable."""
+    _answer_interrupts()
     try:
         return _main(argv)
     except KeyboardInterrupt:

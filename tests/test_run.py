@@ -224,9 +224,12 @@ def _completions(out: Path, phase: str) -> Path:
     return out / ".work" / "outputs" / "logs" / phase / "completions"
 
 
-def _run_until(out: Path, phase: str, done: int, *args: str) -> subprocess.Popen[str]:
+def _run_until(
+    out: Path, phase: str, done: int, *args: str, interrupts_ignored: bool = False
+) -> subprocess.Popen[str]:
     """The sample run started as its own process group, returned once ``done`` tasks of ``phase``
-    have completed."""
+    have completed. ``interrupts_ignored``: started with SIGINT ignored, as a script's background
+    job is."""
     command = [sys.executable, "-m", "pipelines.run", "--output", str(out), "--workers", "2", *args]
     process = subprocess.Popen(
         command,
@@ -235,6 +238,7 @@ def _run_until(out: Path, phase: str, done: int, *args: str) -> subprocess.Popen
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if interrupts_ignored else None,
     )
     completions = _completions(out, phase)
     deadline = time.monotonic() + 300
@@ -316,12 +320,13 @@ def test_killing_the_driver_alone_leaves_no_process_behind(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_interrupted_run_stops_in_one_line_and_resumes(sample_runs, tmp_path):
+@pytest.mark.parametrize("interrupts_ignored", [False, True], ids=["foreground", "background-job"])
+def test_interrupted_run_stops_in_one_line_and_resumes(sample_runs, tmp_path, interrupts_ignored):
     """Ctrl-C (SIGINT to the run's process group) once the first curate task is done (one worker, so
     the other tasks and phases are still to run): one line, exit 130, no process left behind; the
     same command then finishes with the bytes of an uninterrupted run."""
     out = tmp_path / "out"
-    process = _run_until(out, "curate", 1, "--workers", "1")
+    process = _run_until(out, "curate", 1, "--workers", "1", interrupts_ignored=interrupts_ignored)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
