@@ -31,7 +31,7 @@ from datatrove.utils.stats import PipelineStats
 from multiprocess.connection import wait
 from multiprocess.reduction import ForkingPickler
 
-from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order, completed_tasks
+from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order
 from pipelines.engines.datatrove_compat import run_rank_in_process
 from schemas.config import EngineConfig
 
@@ -196,6 +196,18 @@ class _Worker:
         self.connection.close()
 
 
+def _dismiss(workers: Sequence[_Worker]) -> None:
+    """Let idle ``workers`` end (one that does not within 5 s is terminated)."""
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            worker.connection.send(None)
+    for worker in workers:
+        worker.process.join(timeout=5)
+        if worker.process.is_alive():
+            worker.process.terminate()
+        worker.end()
+
+
 class WorkerSet:
     """Up to ``count`` worker processes that run the tasks of one phase after another (module
     docstring); a worker is started when a task needs one."""
@@ -258,23 +270,12 @@ class WorkerSet:
         private memory: between phases, so that what one phase's tasks kept (caches, a grown heap)
         does not weigh on the next phase, while a phase's tasks share their workers' warm state."""
         large = [w for w in self.workers if private_mb(w.process.pid) > RETIRE_MB]
-        for worker in large:
-            with contextlib.suppress(OSError):
-                worker.connection.send(None)
-        for worker in large:
-            worker.end()
-            self.workers.remove(worker)
+        _dismiss(large)
+        self.workers = [w for w in self.workers if w not in large]
 
     def close(self) -> None:
         """Let the workers end, once no task runs."""
-        for worker in self.workers:
-            with contextlib.suppress(OSError):
-                worker.connection.send(None)
-        for worker in self.workers:
-            worker.process.join(timeout=5)
-            if worker.process.is_alive():
-                worker.process.terminate()
-            worker.end()
+        _dismiss(self.workers)
         self.workers = []
 
     def stop(self) -> None:
@@ -338,5 +339,3 @@ class LocalEngine:
         if ranks:
             executor.save_executor_as_json()
             workers.run(executor, ranks, done)
-        if progress:
-            progress(completed_tasks(logging_dir), phase.tasks)
