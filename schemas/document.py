@@ -51,6 +51,8 @@ ORDER = "order"  # (task, sequence) position in input order; the dedup tie-break
 CONTENT_KEY = "content_key"  # 16-byte hash of the dedup-normalised text (exact dedup)
 MINHASH = "minhash"  # MinHash signature, little-endian uint32 values (near dedup)
 LINE_KEYS = "line_keys"  # per line of the text, its boilerplate key (uint64, little-endian)
+LINE_WORDS = "line_words"  # per line of the text, how many of its words it carries (uint32, little-endian)
+WORD_HASHES = "word_hashes"  # every word of the text, its hash (uint64, little-endian; stages.tokens)
 
 
 def document_id(source_uri: str, locator: str | int) -> str:

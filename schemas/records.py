@@ -75,6 +75,8 @@ STAGED_SCHEMA = pa.schema(
         pa.field("content_key", pa.binary()),
         pa.field("minhash", pa.binary()),
         pa.field("line_keys", pa.binary()),
+        pa.field("line_words", pa.binary()),
+        pa.field("word_hashes", pa.binary()),
         pa.field("extra", pa.string()),  # JSON of any other metadata (e.g. HTTP headers)
     ]
 )

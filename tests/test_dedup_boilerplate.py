@@ -26,12 +26,15 @@ from pipelines.dedup.tasks import (
     DedupLayout,
     ExactKeyLinks,
     LshBuckets,
+    staged_page_words,
 )
 from pipelines.runner import run_pipeline
 from pipelines.sinks.staging import StagedWriter
 from pipelines.stages.boilerplate import (
     LINE_DTYPE,
+    BoilerplateFreeSigner,
     BoilerplateParams,
+    PageWords,
     boilerplate_lines,
     distinct_rows,
     folded_text,
@@ -41,9 +44,10 @@ from pipelines.stages.boilerplate import (
     site_of,
     strip_boilerplate,
 )
-from pipelines.stages.dedup import DedupSignatures, NearDedupParams, find_duplicates
+from pipelines.stages.dedup import DedupSignatures, MinHasher, NearDedupParams, find_duplicates
+from pipelines.stages.tokens import Words
 from schemas.config import parse_config
-from schemas.document import CONTENT_KEY, MINHASH, ORDER, URL
+from schemas.document import CONTENT_KEY, LINE_KEYS, LINE_WORDS, MINHASH, ORDER, URL, WORD_HASHES
 from tests.chrome_corpus import chrome_site_records, write_chrome_site
 from tests.conftest import make_doc, read_jsonl
 
@@ -147,10 +151,7 @@ ODD_TEXTS = [  # whitespace and case forms that the normal form has to undo line
 def test_whole_text_line_forms_match_the_per_line_definitions(shared_data: Path) -> None:
     """Line forms made over the whole text decide as the per-line definitions: each line's normal
     form, the lines stripped as boilerplate, the distinct line rows."""
-    texts = [record["text"] for record in chrome_site_records()[0]] + ODD_TEXTS
-    for lang in ("de", "hu", "nl", "en"):
-        lines = [row["text"] for row in read_jsonl(shared_data / "lang" / f"{lang}.jsonl")]
-        texts += ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
+    texts = line_test_texts(shared_data)
 
     def normal(line: str) -> str:
         return " ".join(unicodedata.normalize("NFC", line.casefold()).split())
@@ -172,6 +173,60 @@ def test_whole_text_line_forms_match_the_per_line_definitions(shared_data: Path)
         assert strip_boilerplate(text, boilerplate) == "\n".join(kept), text
         stripped += len(kept) < text.count("\n") + 1
     assert stripped > len(texts) / 2
+
+
+def line_test_texts(shared_data: Path) -> list[str]:
+    """Chrome pages, odd spellings of lines, and real text in four languages cut into pages."""
+    texts = [record["text"] for record in chrome_site_records()[0]] + ODD_TEXTS
+    for lang in ("de", "hu", "nl", "en"):
+        lines = [row["text"] for row in read_jsonl(shared_data / "lang" / f"{lang}.jsonl")]
+        texts += ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
+    return texts
+
+
+def test_signing_the_pages_words_is_signing_the_stripped_text(shared_data: Path) -> None:
+    """Signatures from a page's own word hashes and line counts, as curate stages them, equal the
+    signatures of the text with its boilerplate lines stripped, tokenised again."""
+    texts = line_test_texts(shared_data)
+    rows = np.concatenate([page_lines(text, "site") for text in texts])
+    minhasher = MinHasher(NEAR)
+    pages = PageWords.of([Words(t) for t in texts])
+    unsigned = []
+    for boilerplate in (np.unique(rows["line"][::3]), np.unique(rows["line"]), np.empty(0, np.uint64)):
+        signed = BoilerplateFreeSigner(NEAR, PARAMS).signatures(pages, boilerplate)
+        expected = []
+        for text in texts:
+            words = Words(strip_boilerplate(text, boilerplate))
+            too_few = words.count < PARAMS.min_words
+            expected.append(None if too_few else minhasher.signatures([words.hashes])[0].tobytes())
+        assert signed == expected
+        unsigned.append(sum(s is None for s in signed))
+    # a third of the lines dropped leaves some pages too short, all of them every page, none the short ones
+    assert unsigned[2] < unsigned[0] < unsigned[1] == len(texts)
+
+
+def test_staged_page_words_are_checked(tmp_path: Path) -> None:
+    """What a curate task staged reaches the sign task whole, and staging that does not add up is
+    refused with a clear error instead of signing the wrong words."""
+    docs = deal(site_docs()[0], 1)[0]
+    layout = DedupLayout(tmp_path / "dedup", 1, 1)
+    steps = [DedupSignatures(exact=True, near=None), DedupKeyWriter(layout, True, None, lines=True)]
+    data = iter(docs)
+    for step in [*steps, StagedWriter(str(tmp_path / "staged"))]:
+        data = step.run(data, 0)
+    list(data)
+    staged = pq.read_table(tmp_path / "staged" / "00000.parquet")
+    pages = staged_page_words(staged)
+    expected = PageWords.of([Words(doc.text) for doc in docs])
+    for field in ("hashes", "words", "line_words", "line_keys", "lines"):
+        assert np.array_equal(getattr(pages, field), getattr(expected, field)), field
+    short = pa.array([b"" if i == 3 else v for i, v in enumerate(staged.column(LINE_WORDS).to_pylist())])
+    with pytest.raises(ValueError, match="do not add up"):
+        staged_page_words(staged.set_column(staged.schema.get_field_index(LINE_WORDS), LINE_WORDS, short))
+    missing = pa.array([None, *staged.column(WORD_HASHES).to_pylist()[1:]], pa.binary())
+    with pytest.raises(ValueError, match="lack 'word_hashes'"):
+        staged_page_words(staged.set_column(staged.schema.get_field_index(WORD_HASHES), WORD_HASHES, missing))
+    assert staged.column(LINE_KEYS).null_count == 0
 
 
 # ---------------------------------------------------------------- as engine tasks

@@ -13,6 +13,7 @@ and the band rows come from a signing phase after the line statistics
  line task p    ── BoilerplateLines ► boilerplate/p  boilerplate lines, by curate task carrying them
  sign task r    ── BoilerplateFreeSignatures ─► signed/r (order, id, signature of the text without
                                     boilerplate) └─► keys/bands/r (band, bucket, order) by bucket hash
+                  (from the word hashes, line word counts and line keys curate task r staged)
 ```
 and then, either way:
 ```
@@ -64,28 +65,42 @@ from pipelines.stages.boilerplate import (
     LINE_DTYPE,
     BoilerplateFreeSigner,
     BoilerplateParams,
+    PageWords,
     boilerplate_lines,
     distinct_rows,
     flagged_lines,
+    page_line_words,
     page_rows,
     site_of,
-    text_lines,
 )
 from pipelines.stages.dedup import (
     CONTENT_KEY_BYTES,
     Links,
     NearDedupParams,
     band_buckets,
+    binary_values,
     bucket_links,
     concat_links,
     exact_links,
     fixed_width_column,
 )
-from schemas.document import CONTENT_KEY, DUPLICATE_OF, LINE_KEYS, MINHASH, ORDER, Status, is_kept, set_fate
+from pipelines.stages.tokens import words_of
+from schemas.document import (
+    CONTENT_KEY,
+    DUPLICATE_OF,
+    LINE_KEYS,
+    LINE_WORDS,
+    MINHASH,
+    ORDER,
+    WORD_HASHES,
+    Status,
+    is_kept,
+    set_fate,
+)
 
 MAX_PARTITIONS = 256  # dedup partitions of a run: min(tasks, this)
 _SIGNATURE_BATCH = 8192  # documents whose band buckets a curate task computes at once
-_TEXT_BATCH = 1024  # staged documents whose texts a sign task holds (as Python strings) at once
+_SIGN_BATCH = 2048  # staged documents whose words a sign task holds at once
 
 EXACT_KEYS_SCHEMA = pa.schema(
     [
@@ -357,9 +372,13 @@ class DedupKeyWriter(_HandsOver, PipelineStep):
                 if bands is not None and meta.get(MINHASH) is not None:
                     bands.add(meta[MINHASH], meta[ORDER])
                 if self.lines:
-                    forms, form_keys = text_lines(doc.text)
-                    lines.append(page_rows(forms, form_keys, site_of(meta)))
-                    meta[LINE_KEYS] = form_keys.tobytes()  # the sign task finds the page's lines by them
+                    # the page's lines for the line statistics, and what its sign task needs
+                    words = words_of(doc.text)
+                    forms, form_keys, line_words = page_line_words(words)
+                    lines.append(page_rows(forms, form_keys, line_words, site_of(meta)))
+                    meta[LINE_KEYS] = form_keys.tobytes()
+                    meta[LINE_WORDS] = line_words.tobytes()
+                    meta[WORD_HASHES] = words.hashes.astype("<u8", copy=False).tobytes()
                     if len(lines) >= _SIGNATURE_BATCH:
                         lines = [distinct_rows(np.concatenate(lines))]
             yield doc
@@ -424,6 +443,19 @@ class BoilerplateLines(_DedupTask):
         self.send(BOILERPLATE, layout.boilerplate(rank), out, tasks[new])
 
 
+def staged_page_words(kept: pa.RecordBatch | pa.Table) -> PageWords:
+    """The :class:`PageWords` of staged kept documents, from the columns their curate task staged."""
+    values = {}
+    for name, dtype in ((WORD_HASHES, "<u8"), (LINE_WORDS, "<u4"), (LINE_KEYS, "<u8")):
+        column = kept.column(name)
+        if column.null_count:
+            raise ValueError(f"staged kept documents lack {name!r}: curate did not stage their lines")
+        data, sizes = binary_values(column)
+        values[name] = (data.view(dtype), sizes // np.dtype(dtype).itemsize)
+    (hashes, words), (line_words, lines), (keys, _) = values.values()
+    return PageWords(hashes=hashes, words=words, line_words=line_words, line_keys=keys, lines=lines)
+
+
 class BoilerplateFreeSignatures(_DedupTask):
     """Sign task ``r``: signs the kept documents of curate task ``r`` without their boilerplate lines;
     writes their signatures (for the fetch task) and sends their LSH band rows."""
@@ -450,11 +482,10 @@ class BoilerplateFreeSignatures(_DedupTask):
         bands = _BandRows(self.near)
         signed: list[pa.Table] = []
         staged = pq.ParquetFile(staged_path(self.staging_dir, rank))
-        columns = ["order", "id", "text", "status", "line_keys"]
-        for batch in staged.iter_batches(batch_size=_TEXT_BATCH, columns=columns):
+        columns = ["order", "id", "status", WORD_HASHES, LINE_WORDS, LINE_KEYS]
+        for batch in staged.iter_batches(batch_size=_SIGN_BATCH, columns=columns):
             kept = batch.filter(pc.equal(batch.column("status"), str(Status.KEPT)))
-            texts, keys = kept.column("text").to_pylist(), kept.column("line_keys").to_pylist()
-            signatures = signer.signatures(texts, boilerplate, keys)
+            signatures = signer.signatures(staged_page_words(kept), boilerplate)
             for signature, order in zip(signatures, kept.column("order").to_pylist(), strict=True):
                 if signature is not None:
                     bands.add(signature, order)

@@ -30,6 +30,7 @@ from schemas.document import (
     LANG_SCORE,
     LICENSE,
     LINE_KEYS,
+    LINE_WORDS,
     MINHASH,
     ORDER,
     PII_COUNTS,
@@ -41,6 +42,7 @@ from schemas.document import (
     SOURCE_URI,
     STATUS,
     URL,
+    WORD_HASHES,
     Status,
 )
 from schemas.records import STAGED_SCHEMA
@@ -73,8 +75,12 @@ _COLUMNS = {
     "content_key": CONTENT_KEY,
     "minhash": MINHASH,
     "line_keys": LINE_KEYS,
+    "line_words": LINE_WORDS,
+    "word_hashes": WORD_HASHES,
 }
 _STRUCTURED = set(_COLUMNS.values())
+# Staging columns only the dedup tasks read: the writing phase leaves them out.
+DEDUP_COLUMNS = frozenset({"content_key", "minhash", "line_keys", "line_words", "word_hashes"})
 
 
 def staged_path(staging_dir: str | Path, rank: int) -> Path:
@@ -116,7 +122,7 @@ def document_row(doc: Document) -> dict[str, Any]:
 
 
 def row_document(row: dict[str, Any]) -> Document:
-    metadata = {key: row[column] for column, key in _COLUMNS.items() if row[column] is not None}
+    metadata = {key: row[column] for column, key in _COLUMNS.items() if row.get(column) is not None}
     metadata[STATUS] = Status(row["status"])
     metadata.setdefault(REASON, None)
     if isinstance(metadata.get(RETRIEVED_AT), datetime):
@@ -144,8 +150,11 @@ class StagedWriter(PipelineStep):
 
 
 def read_staged(staging_dir: str | Path, rank: int) -> Iterator[Document]:
+    """The documents curation task ``rank`` staged, in order, without their dedup keys
+    (:data:`DEDUP_COLUMNS`)."""
     parquet = pq.ParquetFile(staged_path(staging_dir, rank))
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+    columns = [name for name in STAGED_SCHEMA.names if name not in DEDUP_COLUMNS]
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
         for row in batch.to_pylist():
             yield row_document(row)
 

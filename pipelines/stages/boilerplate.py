@@ -29,12 +29,14 @@ boilerplate (CCNet-style line statistics over the whole run); exact dedup still 
 The statistics cover the whole run: the engine gathers them in partitioned tasks
 (:mod:`pipelines.dedup.tasks`), and :func:`sign_without_boilerplate` does the same in one process,
 for tests and benchmarks. Both decide the same: whether a line is boilerplate depends only on the
-rows of that line, which one task sees whole.
+rows of that line, which one task sees whole. Signing needs the statistics of the whole run, so it
+comes after them: curate tasks stage each page's word hashes, how many words each line carries and
+the line keys (:class:`PageWords`), and sign tasks take the words of the lines that are not
+boilerplate from those, without reading or tokenising the texts again.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,8 +51,11 @@ from pipelines.stages.dedup import MinHasher, NearDedupParams
 from pipelines.stages.tokens import Words
 from schemas.document import MINHASH, SOURCE, SOURCE_URI, URL, is_kept
 
-_HAS_WORD = re.compile(r"\w")
 _MAX_WORDS = np.iinfo(np.uint16).max
+
+_ZERO = np.zeros(1, dtype=np.int64)
+_EMPTY_U8 = np.empty(0, dtype=np.uint64)
+_EMPTY_U4 = np.empty(0, dtype="<u4")
 
 LINE_DTYPE = np.dtype([("site", "<u8"), ("line", "<u8"), ("anchor", "<u8"), ("words", "<u2")])
 
@@ -131,33 +136,39 @@ def line_keys(lines: list[str]) -> np.ndarray:
     )
 
 
-def text_lines(text: str) -> tuple[list[str], np.ndarray]:
-    """Every line of ``text`` in the dedup normal form, and its key (:func:`line_keys`)."""
-    lines = normal_lines(folded_text(text))
-    return lines, line_keys(lines)
+def page_line_words(words: Words) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The lines of the text whose :class:`Words` are ``words``, in the dedup normal form (the Words'
+    folded text is :func:`folded_text`'s), their keys (:func:`line_keys`) and how many of the words
+    each line carries (uint32): what signing the text without some of its lines needs."""
+    raw = words.lower.split("\n")
+    forms = _normal(raw, words.lower)
+    line_ends = np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)) + 1)
+    on_line = np.searchsorted(line_ends, words.starts, side="right")
+    return forms, line_keys(forms), np.bincount(on_line, minlength=len(raw)).astype("<u4")
 
 
 def page_lines(text: str, site: str) -> np.ndarray:
-    """One :data:`LINE_DTYPE` row per distinct line of ``text`` that has a word (with its site, words
-    and the document's anchor); empty when no line has a word."""
-    return page_rows(*text_lines(text), site)
+    """One :data:`LINE_DTYPE` row per line of ``text`` that has a word (with its site, words and the
+    document's anchor); empty when no line has a word."""
+    return page_rows(*page_line_words(Words(text)), site)
 
 
-def page_rows(lines: list[str], keys: np.ndarray, site: str) -> np.ndarray:
-    """:func:`page_lines` from the page's :func:`text_lines`."""
-    distinct: dict[int, tuple[int, int]] = {}
-    for key, line in zip(keys.tolist(), lines, strict=True):
-        if _HAS_WORD.search(line):
-            distinct[key] = (len(line), line.count(" ") + 1)
-    rows = np.empty(len(distinct), dtype=LINE_DTYPE)
-    if not distinct:
+def page_rows(lines: list[str], keys: np.ndarray, line_words: np.ndarray, site: str) -> np.ndarray:
+    """:func:`page_lines` from the page's :func:`page_line_words`. A line has a word (``\\w``) when
+    the tokenizer finds one on it; its words for :class:`BoilerplateParams` are its spaces plus one.
+    Copies of a line on the page give equal rows (:func:`distinct_rows` drops them)."""
+    worded = np.flatnonzero(line_words)
+    rows = np.empty(worded.size, dtype=LINE_DTYPE)
+    if not worded.size:
         return rows
+    forms = [lines[i] for i in worded.tolist()]
+    lengths = np.fromiter(map(len, forms), dtype=np.int64, count=len(forms))
+    rows["line"] = keys[worded]
     # the longest line; equal lengths by key, so every process picks the same anchor
-    anchor = min(distinct, key=lambda k: (-distinct[k][0], k))
+    rows["anchor"] = rows["line"][np.lexsort((rows["line"], -lengths))[0]]
     rows["site"] = site_hash(site)
-    rows["line"] = np.fromiter(distinct, dtype=np.uint64, count=len(distinct))
-    rows["anchor"] = anchor
-    rows["words"] = np.minimum([words for _, words in distinct.values()], _MAX_WORDS)
+    spaces = np.fromiter((form.count(" ") for form in forms), dtype=np.int64, count=len(forms))
+    rows["words"] = np.minimum(spaces + 1, _MAX_WORDS)
     return rows
 
 
@@ -217,6 +228,49 @@ def strip_boilerplate(text: str, boilerplate: np.ndarray) -> str:
     return "\n".join(line for line, drop in zip(text.split("\n"), dropped, strict=True) if not drop)
 
 
+@dataclass(frozen=True)
+class PageWords:
+    """What signing pages without their boilerplate lines needs, for a batch of pages, one page after
+    another: every word's hash (:attr:`Words.hashes`), how many words each page has, how many of
+    them each line carries, the line keys, and how many lines each page has
+    (:func:`page_line_words`). Curate tasks stage them, so that sign tasks neither read nor
+    tokenise the texts again."""
+
+    hashes: np.ndarray  # uint64, every page's word hashes in order
+    words: np.ndarray  # int64, words per page
+    line_words: np.ndarray  # words per line, every page's lines in order
+    line_keys: np.ndarray  # uint64, the key of each of those lines
+    lines: np.ndarray  # int64, lines per page
+
+    def __post_init__(self) -> None:
+        sizes = (self.words.size, self.lines.size, self.line_words.size, self.line_keys.size)
+        if sizes[0] != sizes[1] or sizes[2] != sizes[3]:
+            raise ValueError(
+                f"page words do not add up: {sizes[0]} pages with words, {sizes[1]} with lines; "
+                f"{sizes[2]} lines with word counts, {sizes[3]} with keys"
+            )
+        line_ends = np.cumsum(self.lines)
+        words_to = np.concatenate((_ZERO, np.cumsum(self.line_words, dtype=np.int64)))
+        if (
+            int(line_ends[-1:].sum()) != self.line_keys.size
+            or not np.array_equal(words_to[line_ends], np.cumsum(self.words))
+            or int(self.words.sum()) != self.hashes.size
+        ):
+            raise ValueError("page words do not add up: a page's lines carry more or fewer words than it has")
+
+    @classmethod
+    def of(cls, pages: Sequence[Words]) -> PageWords:
+        """The batch of pages with these words."""
+        parts = [page_line_words(words)[1:] for words in pages]
+        return cls(
+            hashes=np.concatenate([_EMPTY_U8, *(words.hashes for words in pages)]),
+            words=np.fromiter((words.count for words in pages), dtype=np.int64, count=len(pages)),
+            line_words=np.concatenate([_EMPTY_U4, *(counts for _, counts in parts)]),
+            line_keys=np.concatenate([_EMPTY_U8, *(keys for keys, _ in parts)]),
+            lines=np.fromiter((keys.size for keys, _ in parts), dtype=np.int64, count=len(parts)),
+        )
+
+
 class BoilerplateFreeSigner:
     """MinHash signatures of texts without their boilerplate lines (module docstring)."""
 
@@ -224,37 +278,24 @@ class BoilerplateFreeSigner:
         self.params = params
         self.minhasher = MinHasher(near)
 
-    def signatures(
-        self, texts: Sequence[str], boilerplate: np.ndarray, keys: Sequence[bytes | None] | None = None
-    ) -> list[bytes | None]:
-        """The signature of each text without the ``boilerplate`` lines (sorted uint64 keys); None
-        where fewer than ``min_words`` words are left. ``keys``: each text's line keys, as
-        :data:`~schemas.document.LINE_KEYS` holds them, where they were computed before."""
-        hashes = []
-        for text, known in zip(texts, keys or [None] * len(texts), strict=True):
-            line_keys = None if known is None else np.frombuffer(known, "<u8")
-            left = words_without_boilerplate(Words(text), boilerplate, line_keys)
-            hashes.append(left if left.size >= self.params.min_words else np.empty(0, np.uint64))
-        return [None if s is None else s.tobytes() for s in self.minhasher.signatures(hashes)]
-
-
-def words_without_boilerplate(
-    words: Words, boilerplate: np.ndarray, keys: np.ndarray | None = None
-) -> np.ndarray:
-    """The word hashes of a text without its lines whose key is in ``boilerplate``: those of
-    ``Words(strip_boilerplate(text, boilerplate))``, as no word runs across a line break, taken from
-    the text's own words instead of tokenising the stripped text again. ``keys``: the key of every
-    line of the text (:func:`text_lines`), where they are known."""
-    if not boilerplate.size or not words.count:
-        return words.hashes
-    lines = words.lower.split("\n")  # the Words' folded text is :func:`folded_text`'s
-    if keys is None or keys.size != len(lines):
-        keys = line_keys(_normal(lines, words.lower))
-    dropped = flagged_lines(keys, boilerplate)
-    if not dropped.any():
-        return words.hashes
-    line_ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1)
-    return words.hashes[~dropped[np.searchsorted(line_ends, words.starts, side="right")]]
+    def signatures(self, pages: PageWords, boilerplate: np.ndarray) -> list[bytes | None]:
+        """The signature of each page without the ``boilerplate`` lines (sorted uint64 keys); None
+        where fewer than ``min_words`` words are left. The same as signing the words of
+        :func:`strip_boilerplate`'s text, as no word runs across a line break."""
+        kept_lines = ~flagged_lines(pages.line_keys, boilerplate)
+        kept_to = np.concatenate(
+            (_ZERO, np.cumsum(np.where(kept_lines, pages.line_words, 0), dtype=np.int64))
+        )
+        line_ends = np.cumsum(pages.lines)
+        left = kept_to[line_ends] - kept_to[line_ends - pages.lines]  # words left per page
+        signed = left >= self.params.min_words
+        kept = np.repeat(kept_lines & np.repeat(signed, pages.lines), pages.line_words)
+        result: list[bytes | None] = [None] * signed.size
+        if signed.any():
+            rows = self.minhasher.document_signatures(pages.hashes[kept], left[signed])
+            for page, row in zip(np.flatnonzero(signed).tolist(), rows, strict=True):
+                result[page] = row.tobytes()
+        return result
 
 
 def sign_without_boilerplate(
@@ -264,6 +305,7 @@ def sign_without_boilerplate(
     kept = [doc for doc in docs if is_kept(doc)]
     rows = [page_lines(doc.text, site_of(doc.metadata)) for doc in kept]
     boilerplate = boilerplate_lines(np.concatenate(rows) if rows else np.empty(0, LINE_DTYPE), params)
-    signatures = BoilerplateFreeSigner(near, params).signatures([doc.text for doc in kept], boilerplate)
+    pages = PageWords.of([Words(doc.text) for doc in kept])
+    signatures = BoilerplateFreeSigner(near, params).signatures(pages, boilerplate)
     for doc, signature in zip(kept, signatures, strict=True):
         doc.metadata[MINHASH] = signature

@@ -13,7 +13,7 @@ Dedup works in two steps, so that it covers every task of a run and not just one
    - ``minhash``: ``bands * rows`` MinHash values, ``uint32`` little-endian. Shingles are word
      n-grams over the words that the quality stage counts too (:mod:`pipelines.stages.tokens`:
      case-folded NFC text, ``\\w`` runs with inner apostrophes, hyphens and dots), so a document is
-     tokenised once for both. Each word is hashed once (seeded xxh64 of its UTF-8 bytes); an
+     tokenised once for both. Each word is hashed once (:func:`~pipelines.stages.tokens.hash_word`); an
      n-gram's 64-bit hash is the sum of its word hashes times odd per-position constants, mod
      2**64, passed through MurmurHash3's ``fmix64``, and its *key* is the high 32 bits. A text with
      fewer words than ``ngram`` is one shingle; a text without words has no MinHash. Permutation
@@ -47,9 +47,9 @@ The representative rule (what stays kept):
   of it, with reason ``exact_dedup:content_hash`` when an exact link ends at it, else
   ``near_dedup:minhash``. ``duplicate_of`` therefore always names a document that stays kept.
 
-Speed: signatures are computed for batches of documents at once (the permutations run over the
-shingles of many documents in one block of 32-bit integers, reduced per document with
-``minimum.reduceat``).
+Speed: signatures are computed for batches of documents at once (the shingle keys of all of them
+in one pass over their word hashes, then the permutations over the shingles of many documents in
+one block of 32-bit integers, reduced per document with ``minimum.reduceat``).
 """
 
 from __future__ import annotations
@@ -154,22 +154,58 @@ class MinHasher:
             combined += hashes[k : k + count] * self._positions[k]
         return (fmix64(combined) >> np.uint64(32)).astype(np.uint32)
 
+    def document_shingle_keys(self, hashes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`shingle_keys` of many documents at once: ``hashes`` are their word hashes one
+        document after another, ``lengths`` how many words each has (at least one). Returns every
+        document's keys in the same order, and how many keys each has."""
+        n = self.params.ngram
+        lengths = np.asarray(lengths, dtype=np.int64)
+        counts = np.maximum(lengths - n + 1, 1)
+        short = lengths < n  # one key from fewer than n words: computed on its own
+        ends = np.cumsum(lengths)
+        # every window of n consecutive words, but those that run past the end of a document
+        combined = hashes * self._positions[0]
+        for k in range(1, min(n, hashes.size)):
+            combined[:-k] += hashes[k:] * self._positions[k]
+        inside = np.ones(hashes.size, dtype=bool)
+        long_ends = ends[~short]
+        for k in range(1, n):
+            inside[long_ends - k] = False
+        if not short.any():
+            return (fmix64(combined[inside]) >> np.uint64(32)).astype(np.uint32), counts
+        inside[np.repeat(short, lengths)] = False
+        keys = np.empty(int(counts.sum()), dtype=np.uint32)
+        short_keys = np.repeat(short, counts)
+        keys[~short_keys] = (fmix64(combined[inside]) >> np.uint64(32)).astype(np.uint32)
+        keys[short_keys] = [
+            self.shingle_keys(hashes[end - length : end])[0]
+            for end, length in zip(ends[short].tolist(), lengths[short].tolist(), strict=True)
+        ]
+        return keys, counts
+
     def signature(self, words: Sequence[str]) -> np.ndarray | None:
         """``num_perm`` uint32 MinHash values, or ``None`` for an empty word sequence."""
         return self.signatures([self.word_hashes(words)])[0]
 
     def signatures(self, hashed: Sequence[np.ndarray]) -> list[np.ndarray | None]:
-        """The signature of each document given as its words' hashes (None where it has no words),
-        computed together: the permutations run over the shingles of many documents at once, in
-        cache-sized blocks, and each block is reduced per document.
-        """
-        keys_per_doc = [self.shingle_keys(h) for h in hashed if h.size]
+        """The signature of each document given as its words' hashes (None where it has no words)."""
+        lengths = np.fromiter((h.size for h in hashed), dtype=np.int64, count=len(hashed))
         result: list[np.ndarray | None] = [None] * len(hashed)
-        if not keys_per_doc:
+        if not lengths.any():
             return result
-        keys = np.concatenate(keys_per_doc)
-        doc_starts = np.cumsum([0] + [k.size for k in keys_per_doc[:-1]])
-        mins = np.full((self.params.num_perm, len(keys_per_doc)), _MAX32, dtype=np.uint32)
+        rows = iter(self.document_signatures(np.concatenate(hashed), lengths[lengths > 0]))
+        for i in np.flatnonzero(lengths).tolist():
+            result[i] = next(rows)
+        return result
+
+    def document_signatures(self, hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The signatures of many documents, one row each (uint32, little-endian), from their word
+        hashes one document after another and how many words each has (at least one), computed
+        together: the permutations run over the shingles of many documents at once, in cache-sized
+        blocks, and each block is reduced per document."""
+        keys, counts = self.document_shingle_keys(hashes, lengths)
+        doc_starts = np.cumsum(counts) - counts
+        mins = np.full((self.params.num_perm, counts.size), _MAX32, dtype=np.uint32)
         block = np.empty((self.params.num_perm, _SHINGLE_BLOCK), dtype=np.uint32)
         for start in range(0, keys.size, _SHINGLE_BLOCK):
             stop = min(start + _SHINGLE_BLOCK, keys.size)
@@ -181,12 +217,7 @@ class MinHasher:
             block_mins = np.minimum.reduceat(permuted, offsets, axis=1)
             np.minimum(mins[:, docs], block_mins, out=block_mins)
             mins[:, docs] = block_mins
-        signatures = mins.astype("<u4").T
-        rows = iter(range(len(keys_per_doc)))
-        for i, h in enumerate(hashed):
-            if h.size:
-                result[i] = np.ascontiguousarray(signatures[next(rows)])
-        return result
+        return np.ascontiguousarray(mins.astype("<u4").T)
 
     def _permute(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``(a * key + b) mod 2**32`` for every permutation (rows) and key (columns), into ``out``."""
@@ -427,21 +458,34 @@ def fixed_width_column(keys: pa.Table, name: str, width: int) -> tuple[np.ndarra
     if name not in keys.column_names:
         raise ValueError(f"dedup keys need a {name!r} column; got {keys.column_names}")
     column = keys.column(name)
-    if column.num_chunks == 1 and (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
-        values = column.chunk(0)
-    else:
-        values = column.cast(pa.large_binary()).combine_chunks()
-    rows = np.arange(len(values))
-    if values.null_count:
-        rows = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
-        values = values.drop_null()
-    if len(values) == 0:
-        return rows, np.empty((0, width), dtype=np.uint8)
-    offset_type = np.int64 if pa.types.is_large_binary(values.type) else np.int32
-    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[
-        values.offset : values.offset + len(values) + 1
-    ]
-    if np.any(np.diff(offsets) != width):
+    rows = np.arange(len(column))
+    if column.null_count:
+        rows = np.flatnonzero(column.is_valid().to_numpy(zero_copy_only=False))
+        column = column.drop_null()
+    data, sizes = binary_values(column)
+    if np.any(sizes != width):
         raise ValueError(f"dedup keys: every {name!r} value must be {width} bytes")
-    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return rows, data.reshape(len(values), width)
+    return rows, data.reshape(len(sizes), width)
+
+
+def binary_values(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """The values of a binary column without nulls, one after another as one uint8 array, and the
+    size of each in bytes. A single-chunk column is viewed in place; otherwise it is copied once."""
+    if isinstance(column, pa.ChunkedArray):
+        if column.num_chunks == 1 and (
+            pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)
+        ):
+            column = column.chunk(0)
+        else:
+            column = column.cast(pa.large_binary()).combine_chunks()
+    if column.null_count:
+        raise ValueError("binary values: the column has nulls")
+    if len(column) == 0:
+        return np.empty(0, dtype=np.uint8), np.empty(0, dtype=np.int64)
+    offset_type = np.int64 if pa.types.is_large_binary(column.type) else np.int32
+    offsets = np.frombuffer(column.buffers()[1], dtype=offset_type)[
+        column.offset : column.offset + len(column) + 1
+    ]
+    buffer = column.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.empty(0, dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]], np.diff(offsets).astype(np.int64)
