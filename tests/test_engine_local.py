@@ -123,7 +123,7 @@ def test_workers_serve_every_phase_of_a_run_and_end_with_it(tmp_path: Path) -> N
             os.kill(pid, 0)
 
 
-@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's smaps_rollup")
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc/<pid>/status")
 def test_a_worker_left_large_by_a_phase_is_replaced_before_the_next(tmp_path: Path) -> None:
     from pipelines.engines.local import RETIRE_MB
     from tests.engine_steps import HoardingStep
