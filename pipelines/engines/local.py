@@ -209,11 +209,14 @@ class _Worker:
         self.connection.close()
 
 
-def _dismiss(workers: Sequence[_Worker]) -> None:
-    """Let idle ``workers`` end (one that does not within 5 s is terminated)."""
+def _ask_to_end(workers: Sequence[_Worker]) -> None:
     for worker in workers:
         with contextlib.suppress(OSError):
             worker.connection.send(None)
+
+
+def _await_end(workers: Sequence[_Worker]) -> None:
+    """Wait for ``workers``, asked to end, to do so (one that does not within 5 s is terminated)."""
     for worker in workers:
         worker.process.join(timeout=5)
         if worker.process.is_alive():
@@ -231,6 +234,7 @@ class WorkerSet:
         self.context.set_forkserver_preload(["__main__", *modules])
         self.count = count
         self.workers: list[_Worker] = []
+        self.leaving: list[_Worker] = []  # retired, asked to end; awaited once the next tasks run
 
     def run(self, executor: LocalPipelineExecutor, ranks: Sequence[int], done: Callable[[], None]) -> None:
         """Run ``ranks`` of ``executor``, calling ``done`` after each; raises :class:`TaskError` for
@@ -247,6 +251,8 @@ class WorkerSet:
             for worker in self.workers:
                 if pending:
                     worker.give(payload, pending.pop())
+            _await_end(self.leaving)  # they exit while the new ones start and work
+            self.leaving = []
             while busy := [worker for worker in self.workers if worker.rank is not None]:
                 ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
                 for worker in busy:
@@ -279,26 +285,29 @@ class WorkerSet:
         return answer[1]
 
     def retire_large(self) -> None:
-        """Replace (end now, start when needed) the workers whose memory grew by more than
+        """Replace (ask to end now, start new ones when needed) the workers whose memory grew by more than
         :data:`RETIRE_MB` since they started: between phases, so that what one phase's tasks kept
         (caches, a grown heap) does not weigh on the next phase, while a phase's tasks share their
         workers' warm state."""
         large = [w for w in self.workers if w.grown_mb() > RETIRE_MB]
-        _dismiss(large)
+        _ask_to_end(large)
+        self.leaving += large
         self.workers = [w for w in self.workers if w not in large]
 
     def close(self) -> None:
         """Let the workers end, once no task runs."""
-        _dismiss(self.workers)
-        self.workers = []
+        _ask_to_end(self.workers)
+        _await_end([*self.workers, *self.leaving])
+        self.workers, self.leaving = [], []
 
     def stop(self) -> None:
         """End the workers now, tasks or not (a task failed, or the driver was interrupted)."""
-        for worker in self.workers:
+        everyone = [*self.workers, *self.leaving]
+        for worker in everyone:
             worker.process.terminate()
-        for worker in self.workers:
+        for worker in everyone:
             worker.end()
-        self.workers = []
+        self.workers, self.leaving = [], []
 
 
 class LocalEngine:
