@@ -43,6 +43,7 @@ from pipelines.outputs import (
 )
 from pipelines.publish import PublishResult
 from pipelines.reports.lineage import emit_lineage, run_id_for
+from pipelines.stages import curation_stages
 from pipelines.wrapup import PUBLISH_RECORD
 from schemas.config import FilesSource, FsspecPublish, PipelineConfig
 
@@ -340,6 +341,7 @@ def plan_run(
         engine = make_engine(engine_kind, workers, config.engine)
     except EngineUnavailable as exc:
         raise RunError(str(exc)) from None
+    engine.prepare(curation_stages(config))
     try:
         sources = open_sources(config)
     except SourceError as exc:

@@ -44,6 +44,12 @@ class ProbeStep(PipelineStep):
         yield from data or ()
 
 
+class UndeclaredProbeStep(ProbeStep):
+    """The probe, without asking for it to be preloaded."""
+
+    preload_modules = ()
+
+
 def test_preload_modules_are_collected_in_order_without_repeats(tmp_path: Path) -> None:
     class Other(ProbeStep):
         preload_modules = ("a.b", "tests.preload_probe")
@@ -60,6 +66,18 @@ def test_workers_share_what_the_fork_server_preloaded(tmp_path: Path) -> None:
     assert all(r["preloaded"] and r["project"] and not r["driver_only"] for r in records)
     assert {r["imported_by"] for r in records} != {r["worker"] for r in records}
     assert all(r["imported_by"] != r["worker"] and r["imported_by"] != os.getpid() for r in records)
+
+
+def test_prepare_starts_the_fork_server_with_the_stages_preloads_before_the_run(tmp_path: Path) -> None:
+    """The runner hands the curation stages to ``prepare`` before it plans: the fork server then
+    imports what they preload while the driver plans, and the run's workers start with it."""
+    multiprocess.forkserver._forkserver._stop()
+    engine = LocalEngine(workers=1)
+    engine.prepare([ProbeStep(str(tmp_path))])
+    engine.run([Phase("probe", "probe", [UndeclaredProbeStep(str(tmp_path))], tasks=1)], tmp_path / "logs")
+    record = json.loads((tmp_path / "0.json").read_text())
+    assert record["preloaded"] and record["imported_by"] not in (record["worker"], os.getpid())
+    multiprocess.forkserver._forkserver._stop()  # the next test's runs start their own
 
 
 def test_loguru_library_folders_are_worked_out_once() -> None:

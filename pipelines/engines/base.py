@@ -45,6 +45,11 @@ class Engine(Protocol):
 
     name: str
 
+    def prepare(self, steps: Sequence[PipelineStep]) -> None:
+        """Get ready for tasks that run ``steps`` (the curation stages, known before the run is
+        planned), while the driver plans: whatever an engine can start ahead of :meth:`run`."""
+        ...
+
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
         """Run every phase (task logs under ``logs/<phase>``); raise :class:`PhaseFailed` on a failed task.
 

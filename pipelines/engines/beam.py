@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from datatrove.pipeline.base import PipelineStep
 
 from pipelines.dedup.partitions import Shuffle
 from pipelines.engines.base import (
@@ -246,6 +247,9 @@ class BeamEngine:
             done[phase.name] = results.done
             sent.update({channel: results[channel] for channel in sends})
         return done
+
+    def prepare(self, steps: Sequence[PipelineStep]) -> None:
+        """Nothing to start ahead: the runner starts its workers when the pipeline runs."""
 
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
         logging.getLogger("apache_beam").setLevel(logging.WARNING)

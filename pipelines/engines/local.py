@@ -319,6 +319,14 @@ class LocalEngine:
     def __init__(self, workers: int, settings: EngineConfig | None = None):
         self.workers = workers
 
+    def prepare(self, steps: Sequence[PipelineStep]) -> None:
+        """Start the workers' fork server now, with the modules of :data:`WORKER_MODULES` and those
+        ``steps`` preload, so that it imports them and loads the language models while the driver
+        lists the inputs and plans (a fork server already running in this process stays as it is)."""
+        context = multiprocess.get_context("forkserver")
+        context.set_forkserver_preload(["__main__", *WORKER_MODULES, *preload_modules(list(steps))])
+        multiprocess.forkserver.ensure_running()
+
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
         check_order(phases)
         modules = [*WORKER_MODULES, *(m for phase in phases for m in preload_modules(phase.pipeline))]

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from datatrove.executor.slurm import SlurmPipelineExecutor
+from datatrove.pipeline.base import PipelineStep
 
 from pipelines.engines.base import (
     EngineUnavailable,
@@ -93,6 +94,9 @@ class SlurmEngine:
             raise EngineUnavailable(
                 f"the slurm engine needs {', '.join(missing)} on PATH (no Slurm client here)"
             )
+
+    def prepare(self, steps: Sequence[PipelineStep]) -> None:
+        """Nothing to start ahead: every task runs in a batch job of its own."""
 
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
         jobs = self.submit(phases, logs)
