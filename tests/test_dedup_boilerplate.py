@@ -37,8 +37,7 @@ from pipelines.stages.boilerplate import (
     PageWords,
     boilerplate_lines,
     distinct_rows,
-    folded_text,
-    normal_lines,
+    page_line_words,
     page_lines,
     sign_without_boilerplate,
     site_of,
@@ -157,7 +156,7 @@ def test_whole_text_line_forms_match_the_per_line_definitions(shared_data: Path)
         return " ".join(unicodedata.normalize("NFC", line.casefold()).split())
 
     for text in texts:
-        assert normal_lines(folded_text(text)) == [normal(line) for line in text.split("\n")], text
+        assert page_line_words(Words(text))[0] == [normal(line) for line in text.split("\n")], text
     rows = np.concatenate([page_lines(text, str(i % 3)) for i, text in enumerate(texts)])
     assert distinct_rows(rows).tobytes() == np.unique(rows).tobytes()
     boilerplate = np.unique(rows["line"][::3])  # a third of the lines: pages lose some lines, keep others

@@ -298,6 +298,7 @@ TOKEN_PIECES = [
     *"aAzZ09_'’-. \n\t.,;:!?()",
     *["é", "e\u0301", "ß", "İ", "ő", "Ő", "²", "½", "Ⅻ", "٣", "𝟘", "😀", "𠀀", "\u200b", "\ud800"],
     *["\u0301", "ﬁ", "ǅ", "Σ", "ς", "_1", "--", "''", "..", "x" * 5000],
+    *["\u00a0", "\u2003", "\u3000", "\x85", "\r", "\x1c", "\x0b", "\u2028", "  ", " \n", "\n\n"],
 ]
 
 
@@ -317,6 +318,11 @@ def check_words(text: str) -> None:
     assert [first[w] for w in expected] == [expected.index(w) for w in expected]
     ids = words.ids.tolist()
     assert all((ids[i] == ids[j]) == (expected[i] == expected[j]) for i in range(len(ids)) for j in (0, i))
+    # what exact dedup keys and how boilerplate lines are formed
+    lower = unicodedata.normalize("NFC", text.casefold())
+    assert words.normal_form == " ".join(lower.split()), repr(text)
+    single = all(line == " ".join(line.split()) for line in lower.split("\n"))
+    assert words.lines_single_spaced == single, repr(text)
 
 
 def test_array_tokenizer_equals_the_word_pattern_on_random_text() -> None:

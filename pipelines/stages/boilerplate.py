@@ -37,7 +37,6 @@ boilerplate from those, without reading or tokenising the texts again.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,43 +90,6 @@ def site_hash(site: str) -> int:
     return xxhash.xxh3_64_intdigest(site.encode("utf-8", "surrogatepass"))
 
 
-def folded_text(text: str) -> str:
-    """``text`` case-folded and in NFC, the first half of the dedup normal form (per line or for the
-    whole text alike: neither changes or joins across a line break)."""
-    folded = text.casefold()
-    if not folded.isascii():
-        folded = unicodedata.normalize("NFC", folded)
-    return folded
-
-
-def normal_lines(folded: str) -> list[str]:
-    """The lines of a :func:`folded_text` in the dedup normal form: ``" ".join(line.split())`` of each
-    line, i.e. every run of whitespace one space and none at either end. A text whose whitespace is
-    already single spaces between other characters (what the normalize stage leaves) is split as it
-    is, which saves the work per line."""
-    return _normal(folded.split("\n"), folded)
-
-
-def _normal(lines: list[str], folded: str) -> list[str]:
-    """:func:`normal_lines` of ``folded``, given its lines."""
-    if _single_spaced(folded):
-        return lines
-    return [" ".join(line.split()) for line in lines]
-
-
-def _single_spaced(folded: str) -> bool:
-    """Whether the only whitespace in ``folded`` besides line breaks is single spaces between other
-    characters (every other whitespace character is one ``str.isprintable`` rejects)."""
-    return not (
-        "  " in folded
-        or " \n" in folded
-        or "\n " in folded
-        or folded.startswith(" ")
-        or folded.endswith(" ")
-        or not folded.replace("\n", "").isprintable()
-    )
-
-
 def line_keys(lines: list[str]) -> np.ndarray:
     """The key (64-bit xxh3 of the UTF-8 bytes) of each normal-form line, uint64."""
     digest = xxhash.xxh3_64_intdigest
@@ -137,11 +99,13 @@ def line_keys(lines: list[str]) -> np.ndarray:
 
 
 def page_line_words(words: Words) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The lines of the text whose :class:`Words` are ``words``, in the dedup normal form (the Words'
-    folded text is :func:`folded_text`'s), their keys (:func:`line_keys`) and how many of the words
-    each line carries (uint32): what signing the text without some of its lines needs."""
+    """The lines of the text whose :class:`Words` are ``words``, in the dedup normal form (of the
+    Words' case-folded NFC text, ``" ".join(line.split())`` of each line: every run of whitespace one
+    space and none at either end), their keys (:func:`line_keys`) and how many of the words each
+    line carries (uint32): what signing the text without some of its lines needs. A text whose lines
+    are single spaced already (what the normalize stage leaves) is split as it is."""
     raw = words.lower.split("\n")
-    forms = _normal(raw, words.lower)
+    forms = raw if words.lines_single_spaced else [" ".join(line.split()) for line in raw]
     line_ends = np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)) + 1)
     on_line = np.searchsorted(line_ends, words.starts, side="right")
     return forms, line_keys(forms), np.bincount(on_line, minlength=len(raw)).astype("<u4")
@@ -224,7 +188,7 @@ def strip_boilerplate(text: str, boilerplate: np.ndarray) -> str:
     word: a line without one is never among them)."""
     if not boilerplate.size:
         return text
-    dropped = flagged_lines(line_keys(normal_lines(folded_text(text))), boilerplate).tolist()
+    dropped = flagged_lines(page_line_words(Words(text))[1], boilerplate).tolist()
     return "\n".join(line for line, drop in zip(text.split("\n"), dropped, strict=True) if not drop)
 
 

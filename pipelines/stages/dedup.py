@@ -120,7 +120,7 @@ DEFAULT_NEAR = NearDedupParams()
 
 def normalize_for_dedup(text: str) -> str:
     """The dedup normal form: case-folded, NFC, whitespace runs collapsed to one space, stripped."""
-    return " ".join(words_of(text).lower.split())
+    return words_of(text).normal_form
 
 
 def content_key(normalized: str) -> bytes:

@@ -44,6 +44,9 @@ CACHE_CHARS = 8_000_000  # ... and at most this many characters of text among th
 WORD = 1  # \w
 JOINER = 2  # inside a word between word characters
 DIGIT_LIKE = 4  # \d, '_' or a joiner: a word made only of these has no letter (the quality stage counts them)
+SPACE = 8  # ' '
+NEWLINE = 16  # '\n'
+OTHER_SPACE = 32  # any other whitespace (what str.split() splits at besides ' ' and '\n')
 
 _MASK = (1 << 64) - 1
 _OFFSET = 0x9E3779B97F4A7C15  # start of every word hash
@@ -55,8 +58,9 @@ _ZERO = np.zeros(1, dtype=np.int64)
 
 
 def character_classes() -> np.ndarray:
-    """uint8 flags (:data:`WORD`, :data:`JOINER`, :data:`DIGIT_LIKE`) of every code point, from the
-    ``re`` module's own ``\\w`` and ``\\d`` (~0.05 s: they come in a few hundred runs). Built once,
+    """uint8 flags (:data:`WORD`, :data:`JOINER`, :data:`DIGIT_LIKE` and the whitespace classes) of
+    every code point, from the ``re`` module's own ``\\w``, ``\\d`` and ``\\s`` (~0.05 s: they come in
+    a few hundred runs). Built once,
     when the module is imported (:data:`CHARACTER_CLASSES`), so that a fork server that imports it
     (the stages name it in ``preload_modules``) builds it for all its workers."""
     every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
@@ -64,6 +68,10 @@ def character_classes() -> np.ndarray:
     for pattern, flag in ((r"\w+", WORD), (r"\d+", DIGIT_LIKE)):
         for run in re.finditer(pattern, every):
             classes[run.start() : run.end()] |= flag
+    for run in re.finditer(r"\s+", every):  # str.isspace(), as str.split() and re's \s use it
+        classes[run.start() : run.end()] |= OTHER_SPACE
+    classes[ord(" ")] ^= OTHER_SPACE | SPACE
+    classes[ord("\n")] ^= OTHER_SPACE | NEWLINE
     classes[ord("_")] |= DIGIT_LIKE
     for joiner in JOINERS:
         classes[ord(joiner)] |= JOINER | DIGIT_LIKE
@@ -170,6 +178,7 @@ class Words:
         self.hashes = _span_hashes(points, members, self.starts, self.lengths)
         self._other = (classes[members] & DIGIT_LIKE) == 0  # per word character: a letter or the like
         self._first = first
+        self._classes = classes
         self._vocabulary: int | None = None
 
     def __len__(self) -> int:
@@ -213,6 +222,37 @@ class Words:
     def digit_like_chars(self) -> int:
         """Characters of words that are digits, ``_`` or joiners: at least one per letterless word."""
         return int(self.chars - np.count_nonzero(self._other))
+
+    @cached_property
+    def lines_single_spaced(self) -> bool:
+        """Whether every line of :attr:`lower` is already in the dedup normal form
+        (``" ".join(line.split())``): no whitespace in it but single spaces between other characters."""
+        classes = self._classes
+        if not classes.size:
+            return True
+        space = (classes & SPACE) != 0
+        return not (
+            space[0]
+            or space[-1]
+            or (classes & OTHER_SPACE).any()
+            or (space[1:] & ((classes[:-1] & (SPACE | NEWLINE)) != 0)).any()  # "  " or "\n "
+            or (space[:-1] & ((classes[1:] & NEWLINE) != 0)).any()  # " \n"
+        )
+
+    @cached_property
+    def normal_form(self) -> str:
+        """:attr:`lower` with every run of whitespace one space and none at either end (what exact
+        dedup keys): ``" ".join(lower.split())``, by one replacement where the lines are single
+        spaced and none is empty."""
+        lower = self.lower
+        if (
+            self.lines_single_spaced
+            and "\n\n" not in lower
+            and not lower.startswith("\n")
+            and not lower.endswith("\n")
+        ):
+            return lower.replace("\n", " ")
+        return " ".join(lower.split())
 
     def flags_in(self, vocabulary: np.ndarray) -> np.ndarray:
         """Per word, whether it is in ``vocabulary`` (sorted :func:`hash_word` values)."""
