@@ -73,12 +73,11 @@ class _ParentLifetime:
             os._exit(1)
 
 
-# pipelines.graph imports every step a task runs (and numpy, pyarrow, datatrove), but not what only
-# the driver uses (lineage events, publishing, the data-space protocol client); a worker unpickles
-# its executor, this module's class, which imports datatrove's executors (loguru, huggingface_hub,
-# ...); pyarrow imports pandas the first time it converts a NumPy array, which every phase's tasks
-# do. All preloaded, so that no worker imports them itself.
-WORKER_MODULES = ("pipelines.graph", __name__, "pandas")
+# pipelines.runner imports every step a task runs (and numpy, pyarrow, datatrove); a worker
+# unpickles its executor, this module's class, which imports datatrove's executors (loguru,
+# huggingface_hub, ...); pyarrow imports pandas the first time it converts a NumPy array, which
+# every phase's tasks do. All preloaded, so that no worker imports them itself.
+WORKER_MODULES = ("pipelines.runner", __name__, "pandas")
 
 
 class ProcessEnvironment:
