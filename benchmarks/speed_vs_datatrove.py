@@ -42,44 +42,43 @@ of all its processes' PSS together (shared pages counted once), and the driver's
 machine is shared and noisy: compare the lines of one run, not numbers from different days. CPU
 time varies less with the host's load than wall time, but contention inflates it too.
 
-Measured 2026-12-06 on 2 shared cores (``--files 8 --without-boilerplate``), 20,000 pages, after
-the local engine started its workers once per run (a phase of small tasks went from ~0.1 s to a
-few ms) and near dedup's sign phase stopped tokenising the stripped text again; the host otherwise
-idle, load average 1.0-1.7 at the start:
+Measured 2026-12-06 on 2 shared cores (``--files 8 --without-boilerplate``), 20,000 pages, with
+the final code of the day (sign phase from the word hashes curate staged, the dedup normal form by
+one replacement, workers retired by their anonymous memory, the fork server started before
+planning):
 
 =======================  ===================  ===================  =============  =============
 ours wall / CPU (s)      ours without         datatrove            ours /         without
                          boilerplate          wall / CPU (s)       datatrove      boilerplate
 =======================  ===================  ===================  =============  =============
-13.2 / 23.0              11.2 / 19.2          115.0 / 197.5        8.69x (8.58x)  10.30x (10.29x)
-13.3 / 23.0              11.0 / 18.3          116.7 / 197.7        8.76x (8.60x)  10.66x (10.80x)
+11.79 / 20.1             10.91 / 18.8         121.85 / 207.8       10.33x         11.17x
+12.25 / 20.9             10.71 / 18.5         121.83 / 207.4       9.94x          11.38x
 =======================  ===================  ===================  =============  =============
 
-Ratios in wall time (CPU time in brackets). Kept: ours 19,988, datatrove 5,569. Memory: ours max
-RSS 1,108-1,140 MB, all PSS 1,355-1,394 MB, driver 136 MB; datatrove 131 MB, 257 MB, 133 MB.
+Ratios in wall time (CPU time: 10.34x and 9.93x). Kept: ours 19,988, datatrove 5,569. Memory:
+ours max RSS 1,143-1,160 MB, all PSS 1,367-1,383 MB, driver 136 MB; datatrove 131 MB, 258 MB,
+133 MB. Earlier the same day, on a quiet host (datatrove 115.0-116.7 s), after the local engine
+started its workers once per run and before the changes above: ours 13.2-13.3 s (11.0-11.2 s
+without boilerplate), 8.69-8.76x (10.30-10.66x); with other test runs going on and before those
+two changes, five runs gave 6.45-7.10x (8.36-8.93x). On 2026-11-21, on the previous corpus (random
+draws of the language data's lines), ours took 11.0-13.6 s against datatrove's 143-165 s:
+10.8-14.0x. Boilerplate-free near dedup, the default since 2026-12-06, costs 0.9-1.5 s at this size
+(+8-14 %): the page lines and word hashes staged in curate, the dedup-lines phase, and a sign phase
+(signing moves there from curate: it needs the boilerplate lines of the whole run). The reference
+keeps fewer documents: its language threshold (0.65) and English-only Gopher stop words filter much
+of the de/hu/nl text, which makes its later steps cheaper.
 
-The same morning, before those two changes and with other test runs going on (load 1.6-2.2), five
-runs measured ours 19.2-21.1 s (without boilerplate 15.2-16.8 s) against datatrove's 135.7-141.9
-s: 6.45-7.10x (8.36-8.93x). On 2026-11-21, on the previous corpus (random draws of the language
-data's lines), ours took 11.0-13.6 s against datatrove's 143-165 s: 10.8-14.0x. Without
-boilerplate, our side now takes the time it took then (10.95-11.16 s); datatrove's side takes
-115-117 s on a quiet host where it took 143-165 s then, which moves the ratio as much as our side
-does. Boilerplate-free near dedup, the default since 2026-12-06, costs 2.1-2.4 s more at this size
-(+19-22 %): the page lines in curate, the dedup-lines phase, and a sign phase that reads every text
-again and tokenises it, where whole-text signing reuses the quality stage's tokens in curate. The
-reference keeps fewer documents: its language threshold (0.65) and English-only Gopher stop words
-filter much of the de/hu/nl text, which makes its later steps cheaper.
-
-Where our time goes, CPU per document in one process (2026-12-06, 2,000 of these pages, the stages
-chained as in a run): quality 0.25-0.29 ms (tokenisation included), language 0.07-0.09 ms (loading
-the models, ~0.7 s, happens once per run in the fork server), PII 0.025 ms, normalisation 0.02 ms;
-near dedup's page lines (and their keys, staged for the sign phase) 0.06 ms in curate, and in
-dedup-sign ~0.14 ms a page (tokenising the text, dropping the words of its boilerplate lines,
-MinHash) where curate would spend 0.13 ms signing the whole text; reading, staging and writing
-Parquet and the ledger ~0.1 ms (``benchmarks/throughput.py``'s I/O floor). In a run of 2 workers
-the tasks spend about twice these figures per page (the two processes share the cores with each
-other and with the host's other jobs). Fixed costs of a run: ~0.7 s of imports, ~1.3 s for the
-fork server to load the modules and models, and a few ms for each of the 17 phases.
+Where our time goes, CPU per document in one process (2026-12-06, the first input file of these
+pages, 2,500 of them, the stages chained as in a run): quality 0.25-0.26 ms (tokenisation
+included), language 0.11 ms (loading the models, ~0.7 s, happens once per run in the fork server),
+PII 0.036 ms, normalisation 0.022 ms, exact dedup's key 0.022 ms; near dedup's page lines and
+staged word hashes ~0.05 ms in curate and 0.056 ms a page in the sign phase (reading the staged
+hashes, dropping the words of boilerplate lines, MinHash), where signing the whole text in curate
+takes 0.042 ms; reading, staging and writing Parquet and the ledger ~0.1 ms
+(``benchmarks/throughput.py``'s I/O floor). In a run of 2 workers the tasks spend ~1.35x these
+figures per page (the two processes share the cores with each other and with the driver). Fixed
+costs of a run: ~0.7 s of imports, ~1.3 s for the fork server to load the modules and models
+(started while the driver plans), and a few ms for each of the 17 phases.
 """
 
 from __future__ import annotations
