@@ -53,10 +53,12 @@ ours wall / CPU (s)      ours without         datatrove            ours /       
 =======================  ===================  ===================  =============  =============
 11.79 / 20.1             10.91 / 18.8         121.85 / 207.8       10.33x         11.17x
 12.25 / 20.9             10.71 / 18.5         121.83 / 207.4       9.94x          11.38x
+12.17 / 20.7             10.79 / 18.6         124.75 / 212.4       10.25x         11.56x
+12.19 / 20.9             10.70 / 18.5         123.03 / 209.7       10.09x         11.50x
 =======================  ===================  ===================  =============  =============
 
-Ratios in wall time (CPU time: 10.34x and 9.93x). Kept: ours 19,988, datatrove 5,569. Memory:
-ours max RSS 1,143-1,160 MB, all PSS 1,367-1,383 MB, driver 136 MB; datatrove 131 MB, 258 MB,
+Ratios in wall time (CPU time: 9.93-10.34x). Kept: ours 19,988, datatrove 5,569. Memory: ours
+max RSS 1,138-1,160 MB, all PSS 1,367-1,384 MB, driver 136 MB; datatrove 131 MB, 258 MB,
 133 MB. Earlier the same day, on a quiet host (datatrove 115.0-116.7 s), after the local engine
 started its workers once per run and before the changes above: ours 13.2-13.3 s (11.0-11.2 s
 without boilerplate), 8.69-8.76x (10.30-10.66x); with other test runs going on and before those
