@@ -445,14 +445,18 @@ class BoilerplateLines(_DedupTask):
 
 def staged_page_words(kept: pa.RecordBatch | pa.Table) -> PageWords:
     """The :class:`PageWords` of staged kept documents, from the columns their curate task staged."""
-    values = {}
-    for name, dtype in ((WORD_HASHES, "<u8"), (LINE_WORDS, "<u4"), (LINE_KEYS, "<u8")):
+
+    def values(name: str, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+        """The column's values one after another as ``dtype``, and how many each document has."""
         column = kept.column(name)
         if column.null_count:
             raise ValueError(f"staged kept documents lack {name!r}: curate did not stage their lines")
         data, sizes = binary_values(column)
-        values[name] = (data.view(dtype), sizes // np.dtype(dtype).itemsize)
-    (hashes, words), (line_words, lines), (keys, _) = values.values()
+        return data.view(dtype), sizes // np.dtype(dtype).itemsize
+
+    hashes, words = values(WORD_HASHES, "<u8")
+    line_words, lines = values(LINE_WORDS, "<u4")
+    keys, _ = values(LINE_KEYS, "<u8")
     return PageWords(hashes=hashes, words=words, line_words=line_words, line_keys=keys, lines=lines)
 
 

@@ -20,7 +20,7 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,12 @@ class _QuietExecutor(LocalPipelineExecutor):
 def preload_modules(pipeline: list[PipelineStep]) -> list[str]:
     """The modules the steps of ``pipeline`` ask to have imported before the workers start, in order."""
     return list(dict.fromkeys(m for step in pipeline for m in getattr(step, "preload_modules", ())))
+
+
+def fork_server_modules(steps: Iterable[PipelineStep]) -> list[str]:
+    """What the workers' fork server imports before it forks any: ``__main__``,
+    :data:`WORKER_MODULES` and the modules ``steps`` preload, in order."""
+    return list(dict.fromkeys(["__main__", *WORKER_MODULES, *preload_modules(list(steps))]))
 
 
 class TaskError(RuntimeError):
@@ -231,7 +237,7 @@ class WorkerSet:
     def __init__(self, count: int, modules: Sequence[str]) -> None:
         self.context = multiprocess.get_context("forkserver")
         # only takes effect if this process has not started its fork server yet
-        self.context.set_forkserver_preload(["__main__", *modules])
+        self.context.set_forkserver_preload(list(modules))
         self.count = count
         self.workers: list[_Worker] = []
         self.leaving: list[_Worker] = []  # retired, asked to end; awaited once the next tasks run
@@ -322,14 +328,13 @@ class LocalEngine:
         """Start the workers' fork server now, with the modules of :data:`WORKER_MODULES` and those
         ``steps`` preload, so that it imports them and loads the language models while the driver
         lists the inputs and plans (a fork server already running in this process stays as it is)."""
-        context = multiprocess.get_context("forkserver")
-        context.set_forkserver_preload(["__main__", *WORKER_MODULES, *preload_modules(list(steps))])
+        multiprocess.get_context("forkserver").set_forkserver_preload(fork_server_modules(steps))
         multiprocess.forkserver.ensure_running()
 
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
         check_order(phases)
-        modules = [*WORKER_MODULES, *(m for phase in phases for m in preload_modules(phase.pipeline))]
-        workers = WorkerSet(self.workers, list(dict.fromkeys(modules)))
+        steps = (step for phase in phases for step in phase.pipeline)
+        workers = WorkerSet(self.workers, fork_server_modules(steps))
         try:
             for phase in phases:
                 report = functools.partial(progress, phase.name) if progress else None

@@ -223,9 +223,12 @@ class PageWords:
             raise ValueError("page words do not add up: a page's lines carry more or fewer words than it has")
 
     @classmethod
-    def of(cls, pages: Sequence[Words]) -> PageWords:
-        """The batch of pages with these words."""
-        parts = [page_line_words(words)[1:] for words in pages]
+    def of(
+        cls, pages: Sequence[Words], lines: Sequence[tuple[list[str], np.ndarray, np.ndarray]] | None = None
+    ) -> PageWords:
+        """The batch of pages with these words; ``lines``: each page's :func:`page_line_words`,
+        where they were made already."""
+        parts = [line[1:] for line in lines] if lines is not None else [page_line_words(w)[1:] for w in pages]
         return cls(
             hashes=np.concatenate([_EMPTY_U8, *(words.hashes for words in pages)]),
             words=np.fromiter((words.count for words in pages), dtype=np.int64, count=len(pages)),
@@ -267,9 +270,11 @@ def sign_without_boilerplate(
 ) -> None:
     """The whole run in one process: sets the ``minhash`` of each kept document as the engine's tasks do."""
     kept = [doc for doc in docs if is_kept(doc)]
-    rows = [page_lines(doc.text, site_of(doc.metadata)) for doc in kept]
+    words = [Words(doc.text) for doc in kept]
+    lines = [page_line_words(page) for page in words]
+    rows = [page_rows(*line, site_of(doc.metadata)) for line, doc in zip(lines, kept, strict=True)]
     boilerplate = boilerplate_lines(np.concatenate(rows) if rows else np.empty(0, LINE_DTYPE), params)
-    pages = PageWords.of([Words(doc.text) for doc in kept])
+    pages = PageWords.of(words, lines)
     signatures = BoilerplateFreeSigner(near, params).signatures(pages, boilerplate)
     for doc, signature in zip(kept, signatures, strict=True):
         doc.metadata[MINHASH] = signature

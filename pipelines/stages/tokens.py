@@ -60,9 +60,9 @@ _ZERO = np.zeros(1, dtype=np.int64)
 def character_classes() -> np.ndarray:
     """uint8 flags (:data:`WORD`, :data:`JOINER`, :data:`DIGIT_LIKE` and the whitespace classes) of
     every code point, from the ``re`` module's own ``\\w``, ``\\d`` and ``\\s`` (~0.05 s: they come in
-    a few hundred runs). Built once,
-    when the module is imported (:data:`CHARACTER_CLASSES`), so that a fork server that imports it
-    (the stages name it in ``preload_modules``) builds it for all its workers."""
+    a few hundred runs). Built once, when the module is imported (:data:`CHARACTER_CLASSES`), so
+    that a fork server that imports it (the stages name it in ``preload_modules``) builds it for all
+    its workers."""
     every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
     classes = np.zeros(0x110000, dtype=np.uint8)
     for pattern, flag in ((r"\w+", WORD), (r"\d+", DIGIT_LIKE)):
