@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
+import types
 from pathlib import Path
 
 import multiprocess.forkserver
@@ -13,6 +16,8 @@ from datatrove.pipeline.base import PipelineStep
 
 from pipelines.engines.base import Phase
 from pipelines.engines.local import LocalEngine, preload_modules
+
+DRIVER_MARKER = "jaif_test_driver_marker"  # a module only the driver's memory holds
 
 
 class ProbeStep(PipelineStep):
@@ -30,11 +35,13 @@ class ProbeStep(PipelineStep):
 
         preloaded = "tests.preload_probe" in sys.modules
         project = "pipelines.runner" in sys.modules
+        driver_state = DRIVER_MARKER in sys.modules
         from tests import preload_probe
 
         record = {
             "preloaded": preloaded,
             "project": project,
+            "driver_state": driver_state,
             "imported_by": preload_probe.IMPORTED_BY,
             "worker": os.getpid(),
         }
@@ -76,6 +83,45 @@ def test_prepare_starts_the_fork_server_with_the_stages_preloads_before_the_run(
     record = json.loads((tmp_path / "0.json").read_text())
     assert record["preloaded"] and record["imported_by"] not in (record["worker"], os.getpid())
     multiprocess.forkserver._forkserver._stop()  # the next test's runs start their own
+
+
+def probe_a_fresh_fork_server(folder: Path) -> dict:
+    """One task's probe record, from a fork server started for this run, with :data:`DRIVER_MARKER`
+    in the driver's modules when it started."""
+    multiprocess.forkserver._forkserver._stop()
+    sys.modules[DRIVER_MARKER] = types.ModuleType(DRIVER_MARKER)
+    try:
+        phase = Phase("probe", "probe", [ProbeStep(str(folder))], tasks=1)
+        LocalEngine(workers=1).run([phase], folder / "logs")
+    finally:
+        del sys.modules[DRIVER_MARKER]
+        multiprocess.forkserver._forkserver._stop()  # the next test's runs start their own
+    return json.loads((folder / "0.json").read_text())
+
+
+def test_the_fork_server_is_a_fork_of_a_driver_that_runs_one_thread(tmp_path: Path) -> None:
+    """fsspec's event loop thread does not count: fsspec forgets it in a forked child."""
+    import fsspec.asyn
+
+    fsspec.asyn.get_loop()
+    record = probe_a_fresh_fork_server(tmp_path)
+    assert record["driver_state"] and record["preloaded"] and record["project"]
+    assert record["imported_by"] not in (record["worker"], os.getpid())
+
+
+def test_a_driver_running_other_threads_gets_a_fork_server_of_its_own(tmp_path: Path) -> None:
+    """A fork keeps only the forking thread, and locks the others held stay held in the child: the
+    fork server is then a new interpreter, which imports the modules itself."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        record = probe_a_fresh_fork_server(tmp_path)
+    finally:
+        stop.set()
+        thread.join()
+    assert not record["driver_state"] and record["preloaded"] and record["project"]
+    assert record["imported_by"] not in (record["worker"], os.getpid())
 
 
 def test_loguru_library_folders_are_worked_out_once() -> None:

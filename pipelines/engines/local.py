@@ -9,7 +9,9 @@ the phase with a clear error instead of leaving the run waiting for a result tha
 Workers are forked from a fork server. Before it starts, the engine asks it to import the
 project's modules (:data:`WORKER_MODULES`) and the ``preload_modules`` of the steps of every phase
 (the language models), so that every worker starts with them instead of importing and loading them
-itself. Workers end with the fork server, which ends with the driver: a driver killed with SIGKILL
+itself. The fork server is itself a fork of the driver, which has imported the project's modules
+already, unless the driver runs other threads (:mod:`pipelines.engines.forkserver_compat`).
+Workers end with the fork server, which ends with the driver: a driver killed with SIGKILL
 leaves no process behind.
 """
 
@@ -33,6 +35,7 @@ from multiprocess.reduction import ForkingPickler
 
 from pipelines.engines.base import Phase, PhaseFailed, PhaseProgress, check_order
 from pipelines.engines.datatrove_compat import run_rank_in_process
+from pipelines.engines.forkserver_compat import start_fork_server
 from schemas.config import EngineConfig
 
 ProgressCallback = Callable[[int, int], None]  # (completed tasks, all tasks)
@@ -236,8 +239,7 @@ class WorkerSet:
 
     def __init__(self, count: int, modules: Sequence[str]) -> None:
         self.context = multiprocess.get_context("forkserver")
-        # only takes effect if this process has not started its fork server yet
-        self.context.set_forkserver_preload(list(modules))
+        start_fork_server(modules)  # a fork server already running stays as it is
         self.count = count
         self.workers: list[_Worker] = []
         self.leaving: list[_Worker] = []  # retired, asked to end; awaited once the next tasks run
@@ -328,8 +330,7 @@ class LocalEngine:
         """Start the workers' fork server now, with the modules of :data:`WORKER_MODULES` and those
         ``steps`` preload, so that it imports them and loads the language models while the driver
         lists the inputs and plans (a fork server already running in this process stays as it is)."""
-        multiprocess.get_context("forkserver").set_forkserver_preload(fork_server_modules(steps))
-        multiprocess.forkserver.ensure_running()
+        start_fork_server(fork_server_modules(steps))
 
     def run(self, phases: Sequence[Phase], logs: Path, progress: PhaseProgress | None = None) -> None:
         check_order(phases)
