@@ -39,14 +39,16 @@ from pipelines.runner import run_pipeline  # noqa: E402
 
 
 def is_fork_server(pid: int, driver: int) -> bool:
-    """The fork server is the driver's child running multiprocess's forkserver (its workers, forked
-    from it, carry the same command line but have it as their parent)."""
+    """The fork server is the driver's child running multiprocess's forkserver, or a fork of the
+    driver (its command line); its workers, forked from it, carry the same command line but have it
+    as their parent."""
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
         parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        own = Path(f"/proc/{driver}/cmdline").read_bytes()
     except (OSError, ValueError):
         return False
-    return b"forkserver" in command and parent == driver
+    return parent == driver and (b"forkserver" in command or command == own)
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -72,7 +74,11 @@ class PhaseMemory(threading.Thread):
         self._halt = threading.Event()
 
     def report(self, phase: str, done: int, total: int) -> None:
+        """The engine's progress callback; sampling starts with the first phase, so that the driver
+        runs no thread of ours when the engine starts its fork server (as from the CLI)."""
         self.phase = phase
+        if not self.is_alive():
+            self.start()
 
     def run(self) -> None:
         me = os.getpid()
@@ -90,7 +96,8 @@ class PhaseMemory(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
-        self.join()
+        if self.is_alive():
+            self.join()
 
 
 def without_middle_line(text: str) -> str:
@@ -123,7 +130,6 @@ def run_size(docs: int, workers: int, per_file: int, tmp: Path) -> dict[str, obj
     total = int(subprocess.run(build, check=True, capture_output=True, text=True).stdout.split()[-1])
     config = curation_config("scale", str(corpus / "*.jsonl.gz"))
     sampler = PhaseMemory()
-    sampler.start()
     start = time.perf_counter()
     result = run_pipeline(config, tmp / f"out-{docs}", workers=workers, progress=sampler.report)
     seconds = time.perf_counter() - start

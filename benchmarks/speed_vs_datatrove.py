@@ -125,9 +125,15 @@ class MemorySampler(threading.Thread):
             self.pss = max(self.pss, sum(pss for _, pss in memory))
         self.own_cpu = time.thread_time()
 
+    def start_once(self, *progress: object) -> None:
+        """Start sampling, if it has not started (usable as a run's progress callback)."""
+        if not self.is_alive() and not self._stop_event.is_set():
+            self.start()
+
     def stop(self) -> dict[str, float]:
         self._stop_event.set()
-        self.join()
+        if self.is_alive():
+            self.join()
         return {
             "worker": self.rss,
             "all_pss": self.pss,
@@ -320,9 +326,10 @@ def run_ours(corpus: Path, work: Path, workers: int, boilerplate: bool = True) -
 
     config = curation_config("bench", str(corpus / "*.jsonl.gz"), boilerplate)
     sampler = MemorySampler()
-    sampler.start()
     start = time.perf_counter()
-    result = run_pipeline(config, work / "out", workers=workers)
+    # sampling starts with the first phase: the driver then runs no thread of ours when the engine
+    # starts its fork server, as when it runs from the CLI (whose progress display starts there too)
+    result = run_pipeline(config, work / "out", workers=workers, progress=sampler.start_once)
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,

@@ -246,15 +246,20 @@ def _main(argv: list[str] | None) -> int:
         )
         return 0
     columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    # The display's refresh thread starts with the first phase: a driver that runs no other thread
+    # when the engine prepares can fork its workers' fork server (pipelines.engines.forkserver_compat).
+    progress = Progress(*columns, console=console, transient=False)
+    bars: dict[str, int] = {}
+
+    def report(phase: str, done: int, total: int) -> None:
+        if not bars:
+            progress.start()
+        if phase not in bars:
+            bars[phase] = progress.add_task(TITLES.get(phase, phase), total=total)
+        progress.update(bars[phase], completed=done, total=total)
+
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
-            bars: dict[str, int] = {}
-
-            def report(phase: str, done: int, total: int) -> None:
-                if phase not in bars:
-                    bars[phase] = progress.add_task(TITLES.get(phase, phase), total=total)
-                progress.update(bars[phase], completed=done, total=total)
-
+        try:
             result = run_pipeline(
                 config,
                 output,
@@ -263,6 +268,8 @@ def _main(argv: list[str] | None) -> int:
                 engine_kind=args.engine,
                 progress=report,
             )
+        finally:
+            progress.stop()
         copied = copy_run_to(result.output, remote) if remote else None
     except RunError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)

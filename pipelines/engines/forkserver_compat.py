@@ -18,6 +18,7 @@ multiprocess version this module does not know) the fork server is started the u
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -97,6 +98,9 @@ def _serve(
     """The forked fork server: never returns (it ends with ``os._exit``)."""
     code = 1
     try:
+        # Ctrl-C reaches the whole process group; the driver answers it (multiprocess's main ignores
+        # it too, once it has imported the modules)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         os.close(alive_w)
         server._lock = threading.Lock()  # the driver held it while it forked
         forkserver.main(listener_fd, alive_r, modules)
