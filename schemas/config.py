@@ -213,6 +213,24 @@ class _Stage(_Strict):
     enabled: bool = True
 
 
+# Product tokens of crawlers whose robots.txt groups express an AI-training opt-out, each
+# documented by its operator: OpenAI (GPTBot), Common Crawl (CCBot: the WARCs this layer reads),
+# Google's AI-training control token (Google-Extended), Apple's (Applebot-Extended), Anthropic
+# (ClaudeBot; anthropic-ai is its older token), Meta (meta-externalagent), ByteDance (Bytespider),
+# and this project's own token (JAIF-Bot). The optout stage's ``agents`` when a config sets none.
+OPTOUT_AGENTS = (
+    "GPTBot",
+    "CCBot",
+    "Google-Extended",
+    "Applebot-Extended",
+    "ClaudeBot",
+    "anthropic-ai",
+    "meta-externalagent",
+    "Bytespider",
+    "JAIF-Bot",
+)
+
+
 class OptOutStage(_Stage):
     """TDM opt-outs (TDMRep, robots.txt, X-Robots-Tag noai); see ``pipelines/stages/optout.py``.
 

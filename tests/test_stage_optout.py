@@ -10,14 +10,13 @@ import pytest
 
 from pipelines.stages import build_stage
 from pipelines.stages.optout import (
-    DEFAULT_AGENTS,
     OPTOUT_EVIDENCE,
     OptOutChecker,
     TdmRepFile,
     meta_tags,
     robots_directives,
 )
-from schemas.config import ConfigError, parse_config
+from schemas.config import OPTOUT_AGENTS, ConfigError, parse_config
 from schemas.document import CONTENT_TYPE, REASON, STATUS, Status
 from tests.conftest import make_doc
 
@@ -352,7 +351,7 @@ def test_config_builds_the_stage(policies: Path) -> None:
     stage = build_stage(config.stages[0])
     assert isinstance(stage, OptOutChecker) and stage.agents == ["CCBot"]
     default = build_stage(parse_config(_config([{"kind": "optout"}])).stages[0])
-    assert default.agents == list(DEFAULT_AGENTS) and default.robots_dir is None
+    assert default.agents == list(OPTOUT_AGENTS) and default.robots_dir is None
 
 
 def test_config_rejects_optout_after_extract() -> None:

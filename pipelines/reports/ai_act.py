@@ -34,8 +34,7 @@ from pipelines.reports.facts import (
     kept_volume,
     licence_volumes,
 )
-from pipelines.stages.optout import DEFAULT_AGENTS
-from schemas.config import PipelineConfig
+from schemas.config import OPTOUT_AGENTS, PipelineConfig
 from schemas.document import Status
 
 SUMMARY_JSON = "ai_act_summary.json"
@@ -312,7 +311,7 @@ def _tdm_reservations(facts: RunFacts, config: PipelineConfig) -> dict[str, Any]
         "web_opt_outs": {
             "applied": optout is not None,
             "x_robots_directives": list(optout.x_robots_directives) if optout else [],
-            "robots_agents": list(optout.agents or DEFAULT_AGENTS) if optout else [],
+            "robots_agents": list(optout.agents or OPTOUT_AGENTS) if optout else [],
             "robots_txt_checked": bool(optout and optout.robots_dir),
             "tdmrep_well_known_checked": bool(optout and optout.tdmrep_dir),
             "documents_removed": sum(reasons.get(r, 0) for r in reasons if r.startswith(OPTOUT_PREFIX)),

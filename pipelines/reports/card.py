@@ -31,8 +31,7 @@ import yaml
 from pipelines.reports.facts import RunFacts, Volume, kept_volume, licence_volumes
 from pipelines.sinks.shards import WEBDATASET_METADATA
 from pipelines.stages.language import DEFAULT_THRESHOLD, DEFAULT_THRESHOLDS
-from pipelines.stages.optout import DEFAULT_AGENTS
-from schemas.config import About, DcatSource, DspSource, FilesSource, PipelineConfig
+from schemas.config import OPTOUT_AGENTS, About, DcatSource, DspSource, FilesSource, PipelineConfig
 from schemas.document import Status
 from schemas.quality import departures
 from schemas.records import DATA_SCHEMA
@@ -461,7 +460,7 @@ def stage_parameters(stage: Any) -> str:
     if stage.kind == "near_dedup":
         del settings["boilerplate"]
     if stage.kind == "optout" and settings.get("agents") is None:
-        settings["agents"] = list(DEFAULT_AGENTS)
+        settings["agents"] = list(OPTOUT_AGENTS)
     if stage.kind == "language":
         defaults = {lang: DEFAULT_THRESHOLDS.get(lang, DEFAULT_THRESHOLD) for lang in stage.languages}
         settings["thresholds"] = {**defaults, **(settings.get("thresholds") or {})}

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.stages.base import CurationStage
-from schemas.config import PipelineConfig
+from schemas.config import OPTOUT_AGENTS, PipelineConfig
 
 
 def build_stage(stage: Any) -> CurationStage:
     """The per-document stage for one (non-dedup) stage config."""
     if stage.kind == "optout":
-        from pipelines.stages.optout import DEFAULT_AGENTS, OptOutChecker
+        from pipelines.stages.optout import OptOutChecker
 
         return OptOutChecker(
-            agents=list(stage.agents or DEFAULT_AGENTS),
+            agents=list(stage.agents or OPTOUT_AGENTS),
             robots_dir=stage.robots_dir,
             tdmrep_dir=stage.tdmrep_dir,
             x_robots_directives=list(stage.x_robots_directives),

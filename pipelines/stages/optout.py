@@ -18,8 +18,8 @@ a reserved web document leaves the kept set with status ``filtered`` and one of 
 
 ``optout:robots``
     (a) robots.txt (RFC 9309, parsed with ``protego``): the page's URL is disallowed for one of
-    the configured AI user agents (:data:`DEFAULT_AGENTS`), through a group naming that agent or,
-    when none does, the ``*`` group (RFC 9309 §2.2.1). (b) The ``noai`` / ``noimageai``
+    the configured AI user agents (:data:`schemas.config.OPTOUT_AGENTS`), through a group naming
+    that agent or, when none does, the ``*`` group (RFC 9309 §2.2.1). (b) The ``noai`` / ``noimageai``
     directives in the ``X-Robots-Tag`` response header or a ``<meta name="robots">`` tag: a
     convention introduced by DeviantArt in 2022 and adopted by other publishers ("do not use this
     content / its images for AI training"); it is not part of any standard, and the search
@@ -64,27 +64,12 @@ from protego import Protego
 from trafilatura.utils import decode_file
 
 from pipelines.stages.base import CurationStage
+from schemas.config import OPTOUT_AGENTS
 from schemas.document import CONTENT_TYPE, EVIDENCE, URL
 
 OPTOUT_EVIDENCE = EVIDENCE  # the ledger's `evidence` column
 HTTP_HEADERS = "http_headers"
 
-# Product tokens of crawlers whose robots.txt groups express an AI-training opt-out, each
-# documented by its operator: OpenAI (GPTBot), Common Crawl (CCBot: the WARCs this layer reads),
-# Google's AI-training control token (Google-Extended), Apple's (Applebot-Extended), Anthropic
-# (ClaudeBot; anthropic-ai is its older token), Meta (meta-externalagent), ByteDance (Bytespider),
-# and this project's own token (JAIF-Bot).
-DEFAULT_AGENTS = (
-    "GPTBot",
-    "CCBot",
-    "Google-Extended",
-    "Applebot-Extended",
-    "ClaudeBot",
-    "anthropic-ai",
-    "meta-externalagent",
-    "Bytespider",
-    "JAIF-Bot",
-)
 DEFAULT_X_ROBOTS_DIRECTIVES = ("noai", "noimageai")
 META_SCAN_CHARS = 2**20  # <meta> tags are looked for before </head>, within this prefix
 _CACHE_MAX = 65_536  # per-host policy files kept parsed; the cache is emptied when it grows past this
@@ -209,7 +194,7 @@ class OptOutChecker(CurationStage):
 
     def __init__(
         self,
-        agents: list[str] | tuple[str, ...] = DEFAULT_AGENTS,
+        agents: list[str] | tuple[str, ...] = OPTOUT_AGENTS,
         robots_dir: str | None = None,
         tdmrep_dir: str | None = None,
         x_robots_directives: list[str] | tuple[str, ...] = DEFAULT_X_ROBOTS_DIRECTIVES,
