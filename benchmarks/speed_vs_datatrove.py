@@ -101,28 +101,36 @@ LANGUAGES = ["de", "hu", "nl", "en"]
 
 
 class MemorySampler(threading.Thread):
-    """Peak memory of the processes this one starts, sampled from ``/proc`` every ``interval`` s.
+    """Peak memory of the processes this one starts, read from ``/proc`` every ``interval`` s.
 
     Worker processes are forked by a fork server (both sides' default), so they are not this
-    process's children and ``getrusage`` does not see them: every descendant is sampled instead.
-    Reported: the peak RSS of the largest descendant (shared pages counted in full) and the peak of
-    the descendants' PSS summed (shared pages divided among the processes that share them, such as
-    a model loaded once before the workers were forked): what the run's processes occupy together.
+    process's children and ``getrusage`` does not see them: every descendant is read instead.
+    Reported: the peak RSS of the largest descendant (the kernel's high-water mark ``VmHWM``, shared
+    pages counted in full) and the peak of the descendants' PSS summed (shared pages divided among
+    the processes that share them, such as a model loaded once before the workers were forked): what
+    the run's processes occupy together. PSS comes from ``smaps_rollup``, which walks every page a
+    process maps while holding its memory-map lock; a process mapping ~1 GB (ours: the language
+    models) waits for it whenever it maps memory itself. Read every 0.25 s it slowed our side by
+    ~1 s and datatrove's small processes hardly at all, so PSS is read every ``pss_every`` samples.
     """
 
-    def __init__(self, interval: float = 0.25) -> None:
+    def __init__(self, interval: float = 0.25, pss_every: int = 8) -> None:
         super().__init__(daemon=True)
         self.interval = interval
+        self.pss_every = pss_every
         self.rss = 0.0
         self.pss = 0.0
         self.own_cpu = 0.0  # this thread's CPU time, not the side's
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        samples = 0
         while not self._stop_event.wait(self.interval):
-            memory = [_memory_mb(pid) for pid in _descendants(os.getpid())]
-            self.rss = max(self.rss, max((rss for rss, _ in memory), default=0.0))
-            self.pss = max(self.pss, sum(pss for _, pss in memory))
+            descendants = _descendants(os.getpid())
+            self.rss = max(self.rss, max(map(_peak_rss_mb, descendants), default=0.0))
+            samples += 1
+            if samples % self.pss_every == 0:
+                self.pss = max(self.pss, sum(map(_pss_mb, descendants)))
         self.own_cpu = time.thread_time()
 
     def start_once(self, *progress: object) -> None:
@@ -181,15 +189,27 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _memory_mb(pid: int) -> tuple[float, float]:
-    """(RSS, PSS) of ``pid`` in MB; zeros when it has gone."""
+def _peak_rss_mb(pid: int) -> float:
+    """The peak RSS of ``pid`` so far (``VmHWM``) in MB; zero when it has gone."""
     try:
-        fields = dict(
-            line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
-        )
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
     except (OSError, ValueError):
-        return 0.0, 0.0
-    return (int(fields["Rss"].split()[0]) / 1024, int(fields["Pss"].split()[0]) / 1024)
+        pass
+    return 0.0
+
+
+def _pss_mb(pid: int) -> float:
+    """The PSS of ``pid`` in MB; zero when it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
 
 
 def run_reference(corpus: Path, work: Path, workers: int, files: int, model: Path) -> dict[str, object]:
