@@ -43,32 +43,33 @@ machine is shared and noisy: compare the lines of one run, not numbers from diff
 time varies less with the host's load than wall time, but contention inflates it too.
 
 Measured 2026-12-06 on 2 shared cores (``--files 8 --without-boilerplate``), 20,000 pages, with
-the final code of the day (sign phase from the word hashes curate staged, the dedup normal form by
-one replacement, workers retired by their anonymous memory, the fork server started before
-planning):
+the final code of the day (the fork server a fork of the driver, which has imported the project's
+modules already; the memory sampler no longer reading ``smaps_rollup`` every 0.25 s, see
+:class:`MemorySampler`):
 
 =======================  ===================  ===================  =============  =============
 ours wall / CPU (s)      ours without         datatrove            ours /         without
                          boilerplate          wall / CPU (s)       datatrove      boilerplate
 =======================  ===================  ===================  =============  =============
-11.79 / 20.1             10.91 / 18.8         121.85 / 207.8       10.33x         11.17x
-12.25 / 20.9             10.71 / 18.5         121.83 / 207.4       9.94x          11.38x
-12.17 / 20.7             10.79 / 18.6         124.75 / 212.4       10.25x         11.56x
-12.19 / 20.9             10.70 / 18.5         123.03 / 209.7       10.09x         11.50x
+10.63 / 19.6             9.58 / 17.6          119.51 / 205.0       11.25x         12.47x
+10.98 / 20.5             9.22 / 17.2          120.19 / 205.7       10.95x         13.04x
+11.23 / 20.9             10.03 / 18.5         126.79 / 218.0       11.29x         12.64x
 =======================  ===================  ===================  =============  =============
 
-Ratios in wall time (CPU time: 9.93-10.34x). Kept: ours 19,988, datatrove 5,569. Memory: ours
-max RSS 1,138-1,160 MB, all PSS 1,367-1,384 MB, driver 136 MB; datatrove 131 MB, 258 MB,
-133 MB. Earlier the same day, on a quiet host (datatrove 115.0-116.7 s), after the local engine
-started its workers once per run and before the changes above: ours 13.2-13.3 s (11.0-11.2 s
-without boilerplate), 8.69-8.76x (10.30-10.66x); with other test runs going on and before those
-two changes, five runs gave 6.45-7.10x (8.36-8.93x). On 2026-11-21, on the previous corpus (random
-draws of the language data's lines), ours took 11.0-13.6 s against datatrove's 143-165 s:
-10.8-14.0x. Boilerplate-free near dedup, the default since 2026-12-06, costs 0.9-1.5 s at this size
-(+8-14 %): the page lines and word hashes staged in curate, the dedup-lines phase, and a sign phase
-(signing moves there from curate: it needs the boilerplate lines of the whole run). The reference
-keeps fewer documents: its language threshold (0.65) and English-only Gopher stop words filter much
-of the de/hu/nl text, which makes its later steps cheaper.
+Ratios in wall time (CPU time: 10.01-10.44x). Kept: ours 19,988, datatrove 5,569. Memory: ours
+max RSS 1,145-1,154 MB, all PSS 1,171-1,355 MB (read every 2 s), driver 136 MB; datatrove 131 MB,
+257 MB, 133 MB. The same morning with the fork server started as a new interpreter (it imported
+the modules again, ~0.7 s more before the first task) and the sampler reading ``smaps_rollup``
+every 0.25 s: ours 11.8-12.3 s (10.7-10.9 s without boilerplate), 9.9-10.3x (11.2-11.6x). Earlier
+that day, on a quiet host (datatrove 115.0-116.7 s), after the local engine started its workers
+once per run and before the sign phase read staged words: ours 13.2-13.3 s (11.0-11.2 s),
+8.69-8.76x (10.30-10.66x). On 2026-11-21, on the previous corpus (random draws of the language
+data's lines), ours took 11.0-13.6 s against datatrove's 143-165 s: 10.8-14.0x. Boilerplate-free
+near dedup, the default since 2026-12-06, costs 1.0-1.8 s at this size (+11-19 %): the page lines
+and word hashes staged in curate, the dedup-lines phase, and a sign phase (signing moves there from
+curate: it needs the boilerplate lines of the whole run). The reference keeps fewer documents: its
+language threshold (0.65) and English-only Gopher stop words filter much of the de/hu/nl text,
+which makes its later steps cheaper.
 
 Where our time goes, CPU per document in one process (2026-12-06, the first input file of these
 pages, 2,500 of them, the stages chained as in a run): quality 0.25-0.26 ms (tokenisation
@@ -79,8 +80,9 @@ hashes, dropping the words of boilerplate lines, MinHash), where signing the who
 takes 0.042 ms; reading, staging and writing Parquet and the ledger ~0.1 ms
 (``benchmarks/throughput.py``'s I/O floor). In a run of 2 workers the tasks spend ~1.35x these
 figures per page (the two processes share the cores with each other and with the driver). Fixed
-costs of a run: ~0.7 s of imports, ~1.3 s for the fork server to load the modules and models
-(started while the driver plans), and a few ms for each of the 17 phases.
+costs of a run: ~0.7 s of imports in the driver, ~0.7 s for the fork server (a fork of the driver)
+to import pandas and load the language models (started while the driver plans), and a few ms for
+each of the 17 phases.
 """
 
 from __future__ import annotations
