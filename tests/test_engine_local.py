@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
-import threading
-import types
 from pathlib import Path
 
 import multiprocess.forkserver
@@ -17,7 +16,8 @@ from datatrove.pipeline.base import PipelineStep
 from pipelines.engines.base import Phase
 from pipelines.engines.local import LocalEngine, preload_modules
 
-DRIVER_MARKER = "jaif_test_driver_marker"  # a module only the driver's memory holds
+REPO = Path(__file__).resolve().parent.parent
+DRIVER_MARKER = "jaif_test_driver_marker"  # a module only the driver's memory holds (fork_server_probe)
 
 
 class ProbeStep(PipelineStep):
@@ -85,43 +85,32 @@ def test_prepare_starts_the_fork_server_with_the_stages_preloads_before_the_run(
     multiprocess.forkserver._forkserver._stop()  # the next test's runs start their own
 
 
-def probe_a_fresh_fork_server(folder: Path) -> dict:
-    """One task's probe record, from a fork server started for this run, with :data:`DRIVER_MARKER`
-    in the driver's modules when it started."""
-    multiprocess.forkserver._forkserver._stop()
-    sys.modules[DRIVER_MARKER] = types.ModuleType(DRIVER_MARKER)
-    try:
-        phase = Phase("probe", "probe", [ProbeStep(str(folder))], tasks=1)
-        LocalEngine(workers=1).run([phase], folder / "logs")
-    finally:
-        del sys.modules[DRIVER_MARKER]
-        multiprocess.forkserver._forkserver._stop()  # the next test's runs start their own
-    return json.loads((folder / "0.json").read_text())
+def probe_in_a_new_driver(folder: Path, *mode: str) -> dict:
+    """The probe record of ``tests/fork_server_probe.py``, run as a driver process of its own."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.fork_server_probe", str(folder), *mode],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_the_fork_server_is_a_fork_of_a_driver_that_runs_one_thread(tmp_path: Path) -> None:
     """fsspec's event loop thread does not count: fsspec forgets it in a forked child."""
-    import fsspec.asyn
-
-    fsspec.asyn.get_loop()
-    record = probe_a_fresh_fork_server(tmp_path)
+    record = probe_in_a_new_driver(tmp_path)
     assert record["driver_state"] and record["preloaded"] and record["project"]
-    assert record["imported_by"] not in (record["worker"], os.getpid())
+    assert record["imported_by"] not in (record["worker"], record["driver"])
 
 
 def test_a_driver_running_other_threads_gets_a_fork_server_of_its_own(tmp_path: Path) -> None:
     """A fork keeps only the forking thread, and locks the others held stay held in the child: the
     fork server is then a new interpreter, which imports the modules itself."""
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        record = probe_a_fresh_fork_server(tmp_path)
-    finally:
-        stop.set()
-        thread.join()
+    record = probe_in_a_new_driver(tmp_path, "thread")
     assert not record["driver_state"] and record["preloaded"] and record["project"]
-    assert record["imported_by"] not in (record["worker"], os.getpid())
+    assert record["imported_by"] not in (record["worker"], record["driver"])
 
 
 def test_loguru_library_folders_are_worked_out_once() -> None:
