@@ -53,6 +53,8 @@ class InputUnit:
     credential_env: str | None = None  # environment variable with the `Authorization` value for `location`
     id_field: str = "id"  # the field holding a record's own id (JSONL, Parquet, CSV)
     limits: ReadLimits = ReadLimits()  # what one record may cost the reader (the source's `limits`)
+    # bytes of the file this unit reads, when the listing says: engines start larger units first
+    size: int | None = field(default=None, compare=False)
 
     @property
     def read_url(self) -> str:

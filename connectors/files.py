@@ -158,15 +158,20 @@ def file_units(
     from connectors.splits import SCAN_BLOCK, split_points
 
     size = info.get("size")
-    if not isinstance(size, int) or size <= split_mb * 1024 * 1024:
+    if not isinstance(size, int):
         return [unit]
+    if size <= split_mb * 1024 * 1024:
+        return [replace(unit, size=size)]
 
     def scan() -> IO[bytes]:
         return open_input(fs, path, unit.retries, unit.read_url, SCAN_BLOCK)
 
     points = split_points(scan, path, size, unit.format, split_mb)
-    ends: list[int | None] = [*points[1:], None]
-    return [replace(unit, start=s, end=e) for s, e in zip(points, ends, strict=True)]
+    ends = [*points[1:], size]
+    return [
+        replace(unit, start=s, end=None if e == size else e, size=e - s)
+        for s, e in zip(points, ends, strict=True)
+    ]
 
 
 def plan_files(source: FilesSource, source_index: int) -> list[InputUnit]:

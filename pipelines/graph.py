@@ -20,7 +20,9 @@ dedup-buckets follows curate. The dedup-components rounds (``R`` =
 dedup-decisions find the connected components of all links (:mod:`pipelines.dedup.components`).
 ``P`` is :func:`pipelines.dedup.tasks.dedup_partitions` of the number of input units. Every count here
 depends on the input and the config only, never on the workers, so every engine and worker
-count runs the same tasks and writes the same bytes.
+count runs the same tasks and writes the same bytes. The phases of one task per input unit carry
+the units' sizes in bytes as task weights (when the listing gave every size), so that an engine
+that hands out tasks one at a time starts the larger units first.
 """
 
 from __future__ import annotations
@@ -102,8 +104,13 @@ def plan_phases(
 
     phases: list[Phase] = []
 
-    def add(name: str, steps: list, count: int, *depends: str) -> None:
-        phases.append(Phase(name, TITLES[name], steps, count, depends))
+    # the input bytes of each unit, for the phases of one task per unit, when every size is known
+    sizes = [unit.size for unit in units]
+    unit_weights = tuple(float(size) for size in sizes if size is not None)
+    unit_weights = unit_weights if len(unit_weights) == tasks else ()
+
+    def add(name: str, steps: list, count: int, *depends: str, weights: tuple[float, ...] = ()) -> None:
+        phases.append(Phase(name, TITLES[name], steps, count, depends, weights))
 
     curate = [SourceReader(units, split_limit(limit, tasks), str(work / "counts")), *curation_stages(config)]
     if dedup:
@@ -111,7 +118,7 @@ def plan_phases(
             curate.append(signatures)
         signed_in_curate = near if boilerplate is None else None
         curate.append(DedupKeyWriter(layout, exact, signed_in_curate, lines=boilerplate is not None))
-    add("curate", [*curate, StagedWriter(staged)], tasks)
+    add("curate", [*curate, StagedWriter(staged)], tasks, weights=unit_weights)
 
     marker = []
     write_after = "curate"
@@ -125,10 +132,11 @@ def plan_phases(
             if boilerplate is not None:
                 add("dedup-lines", [BoilerplateLines(layout, boilerplate)], layout.partitions, "curate")
                 sign = BoilerplateFreeSignatures(layout, staged, near, boilerplate)
-                add("dedup-sign", [sign], tasks, "dedup-lines")
+                add("dedup-sign", [sign], tasks, "dedup-lines", weights=unit_weights)
                 bands_after, signatures_dir = "dedup-sign", str(layout.signed)
             add("dedup-buckets", [LshBuckets(layout)], layout.partitions, bands_after)
-            add("dedup-signatures", [CandidateSignatures(layout, signatures_dir)], tasks, "dedup-buckets")
+            candidates = CandidateSignatures(layout, signatures_dir)
+            add("dedup-signatures", [candidates], tasks, "dedup-buckets", weights=unit_weights)
             add("dedup-verify", [BucketVerifier(layout, near)], layout.partitions, "dedup-signatures")
             ends.append("dedup-verify")
         kinds = tuple(kind for kind, on in (("exact", exact), ("near", near is not None)) if on)
@@ -144,6 +152,7 @@ def plan_phases(
         [StagedReader(staged), *marker, *writers, LedgerWriter(str(work / "ledger"))],
         tasks,
         write_after,
+        weights=unit_weights,
     )
     config_json = config.model_dump(mode="json")
     decisions = str(layout.decisions)

@@ -36,6 +36,10 @@ def assert_split_reads_the_same(path: Path, split_mb: float, tmp_path: Path, min
     starts = [u.start for u in split]
     assert starts[0] == 0 and starts == sorted(set(starts))
     assert [u.end for u in split] == [*starts[1:], None]
+    size = path.stat().st_size  # what each unit reads, for scheduling larger units first
+    assert whole[0].size == size and sum(u.size for u in split) == size
+    ends = [*starts[1:], size]
+    assert [u.size for u in split] == [end - start for start, end in zip(starts, ends, strict=True)]
     expected = documents(whole, tmp_path)
     assert expected and documents(split, tmp_path) == expected
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import multiprocess.forkserver
@@ -39,6 +40,7 @@ class ProbeStep(PipelineStep):
         from tests import preload_probe
 
         record = {
+            "started": time.monotonic_ns(),
             "preloaded": preloaded,
             "project": project,
             "driver_state": driver_state,
@@ -111,6 +113,14 @@ def test_a_driver_running_other_threads_gets_a_fork_server_of_its_own(tmp_path: 
     record = probe_in_a_new_driver(tmp_path, "thread")
     assert not record["driver_state"] and record["preloaded"] and record["project"]
     assert record["imported_by"] not in (record["worker"], record["driver"])
+
+
+def test_heavier_tasks_start_first_and_write_what_they_would_in_rank_order(tmp_path: Path) -> None:
+    weights = (1.0, 5.0, 3.0, 5.0, 0.0)
+    phase = Phase("probe", "probe", [ProbeStep(str(tmp_path))], tasks=5, weights=weights)
+    LocalEngine(workers=1).run([phase], tmp_path / "logs")
+    started = {rank: json.loads((tmp_path / f"{rank}.json").read_text())["started"] for rank in range(5)}
+    assert sorted(started, key=started.get) == [1, 3, 2, 0, 4]  # equal weights keep rank order
 
 
 def test_loguru_library_folders_are_worked_out_once() -> None:

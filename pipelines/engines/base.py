@@ -26,6 +26,10 @@ class Phase:
     pipeline: list[PipelineStep] = field(repr=False)
     tasks: int
     depends: tuple[str, ...] = ()
+    # expected work of each task, relative (e.g. the input bytes it reads); empty: alike. An engine
+    # that hands out tasks one at a time starts the heavier ones first, so that no large task is
+    # left to run alone at the end of the phase.
+    weights: tuple[float, ...] = ()
 
 
 class PhaseFailed(RuntimeError):

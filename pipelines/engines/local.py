@@ -363,6 +363,8 @@ class LocalEngine:
         )
         executor.environment = ProcessEnvironment()
         ranks = executor.get_incomplete_ranks(range(phase.tasks))
+        if phase.weights:  # heavier tasks first (stable: in rank order among equals)
+            ranks = sorted(ranks, key=lambda rank: -phase.weights[rank])
         completed = phase.tasks - len(ranks)
 
         def done() -> None:
