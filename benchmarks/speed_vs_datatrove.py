@@ -44,32 +44,34 @@ time varies less with the host's load than wall time, but contention inflates it
 
 Measured 2026-12-06 on 2 shared cores (``--files 8 --without-boilerplate``), 20,000 pages, with
 the final code of the day (the fork server a fork of the driver, which has imported the project's
-modules already; the memory sampler no longer reading ``smaps_rollup`` every 0.25 s, see
-:class:`MemorySampler`):
+modules already; larger input units started first; the memory sampler no longer reading
+``smaps_rollup`` every 0.25 s, see :class:`MemorySampler`):
 
 =======================  ===================  ===================  =============  =============
 ours wall / CPU (s)      ours without         datatrove            ours /         without
                          boilerplate          wall / CPU (s)       datatrove      boilerplate
 =======================  ===================  ===================  =============  =============
-10.63 / 19.6             9.58 / 17.6          119.51 / 205.0       11.25x         12.47x
-10.98 / 20.5             9.22 / 17.2          120.19 / 205.7       10.95x         13.04x
-11.23 / 20.9             10.03 / 18.5         126.79 / 218.0       11.29x         12.64x
+10.70 / 20.4             8.92 / 17.0          120.50 / 206.2       11.26x         13.51x
+10.48 / 20.1             8.99 / 17.2          122.09 / 210.6       11.65x         13.58x
+10.31 / 19.6             8.93 / 17.2          119.51 / 204.7       11.59x         13.38x
 =======================  ===================  ===================  =============  =============
 
-Ratios in wall time (CPU time: 10.01-10.44x). Kept: ours 19,988, datatrove 5,569. Memory: ours
-max RSS 1,145-1,154 MB, all PSS 1,171-1,355 MB (read every 2 s), driver 136 MB; datatrove 131 MB,
-257 MB, 133 MB. The same morning with the fork server started as a new interpreter (it imported
-the modules again, ~0.7 s more before the first task) and the sampler reading ``smaps_rollup``
-every 0.25 s: ours 11.8-12.3 s (10.7-10.9 s without boilerplate), 9.9-10.3x (11.2-11.6x). Earlier
-that day, on a quiet host (datatrove 115.0-116.7 s), after the local engine started its workers
-once per run and before the sign phase read staged words: ours 13.2-13.3 s (11.0-11.2 s),
-8.69-8.76x (10.30-10.66x). On 2026-11-21, on the previous corpus (random draws of the language
-data's lines), ours took 11.0-13.6 s against datatrove's 143-165 s: 10.8-14.0x. Boilerplate-free
-near dedup, the default since 2026-12-06, costs 1.0-1.8 s at this size (+11-19 %): the page lines
-and word hashes staged in curate, the dedup-lines phase, and a sign phase (signing moves there from
-curate: it needs the boilerplate lines of the whole run). The reference keeps fewer documents: its
-language threshold (0.65) and English-only Gopher stop words filter much of the de/hu/nl text,
-which makes its later steps cheaper.
+Ratios in wall time (CPU time: 10.08-10.47x). Kept: ours 19,988, datatrove 5,569. Memory: ours
+max RSS 1,145-1,164 MB, all PSS 1,218-1,335 MB (read every 2 s), driver 136 MB; datatrove 131 MB,
+257 MB, 133 MB. Before units were started largest first (three runs): ours 10.6-11.2 s (9.2-10.0 s
+without boilerplate), 10.95-11.29x (12.5-13.0x); curate's input files alternate between sizes and
+languages, and handed out in order, the slower ones all went to one worker. The same morning, with
+the fork server started as a new interpreter (it imported the modules again, ~0.7 s more before the
+first task) and the sampler reading ``smaps_rollup`` every 0.25 s: ours 11.8-12.3 s (10.7-10.9 s),
+9.9-10.3x (11.2-11.6x). Earlier that day, on a quiet host (datatrove 115.0-116.7 s), after the
+local engine started its workers once per run and before the sign phase read staged words: ours
+13.2-13.3 s (11.0-11.2 s), 8.69-8.76x (10.30-10.66x). On 2026-11-21, on the previous corpus (random
+draws of the language data's lines), ours took 11.0-13.6 s against datatrove's 143-165 s:
+10.8-14.0x. Boilerplate-free near dedup, the default since 2026-12-06, costs 1.4-1.8 s at this size
+(+15-20 %): the page lines and word hashes staged in curate, the dedup-lines phase, and a sign phase
+(signing moves there from curate: it needs the boilerplate lines of the whole run). The reference
+keeps fewer documents: its language threshold (0.65) and English-only Gopher stop words filter much
+of the de/hu/nl text, which makes its later steps cheaper.
 
 Where our time goes, CPU per document in one process (2026-12-06, the first input file of these
 pages, 2,500 of them, the stages chained as in a run): quality 0.25-0.26 ms (tokenisation
