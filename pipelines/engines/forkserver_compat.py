@@ -1,10 +1,10 @@
 """Starting multiprocess's fork server as a fork of the driver, in one place, checked against the version.
 
 multiprocess starts its fork server as a new interpreter, which imports every preload module again
-(the project's modules, numpy, pyarrow, datatrove: ~0.8 s on one core) before it loads the language
-models, and the first worker waits for all of it. The driver has imported those modules already.
+(the project's modules, numpy, pyarrow, datatrove) before it loads the language models, and the
+first worker waits for all of it. The driver has imported most of those modules already.
 :func:`start_fork_server` forks the driver instead: the fork server then only imports what the
-driver has not (the language models' preload module) and serves fork requests exactly as
+driver has not (pandas, the language models' preload module) and serves fork requests exactly as
 multiprocess's own does (its ``main``), so the workers, their ``Process`` objects and the way they
 end are the same. The fork server's address, liveness pipe and pid are private attributes of
 ``multiprocess.forkserver``; this module is the one place that sets them.
