@@ -106,8 +106,7 @@ def plan_phases(
 
     # the input bytes of each unit, for the phases of one task per unit, when every size is known
     sizes = [unit.size for unit in units]
-    unit_weights = tuple(float(size) for size in sizes if size is not None)
-    unit_weights = unit_weights if len(unit_weights) == tasks else ()
+    unit_weights = tuple(float(size) for size in sizes) if None not in sizes else ()
 
     def add(name: str, steps: list, count: int, *depends: str, weights: tuple[float, ...] = ()) -> None:
         phases.append(Phase(name, TITLES[name], steps, count, depends, weights))
